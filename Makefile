@@ -1,0 +1,41 @@
+# fold: event sourcing as Unix filters.
+GO      ?= go
+BIN     := bin
+PROGS   := fold-exec fold-watch fold-project fold-pm
+EXAMPLES:= counter-go
+
+.PHONY: all build demo test unit bats fuzz bench man clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(wildcard-progs))
+	$(GO) build -o $(BIN)/counter-go ./examples/counter/go
+
+wildcard-progs = $(notdir $(wildcard cmd/*))
+
+# Runs the counter example end to end on a fresh root (./demo-root).
+demo: build
+	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/scripts/demo.sh
+
+test: unit bats
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+bats: build
+	PATH="$(CURDIR)/$(BIN):$$PATH" bats tests/bats
+
+# Short fuzz runs of the parsers; longer runs: FUZZTIME=5m make fuzz.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test ./lib/record -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME)
+	$(GO) test ./lib/eventlog -run '^$$' -fuzz FuzzScan -fuzztime $(FUZZTIME)
+
+bench: build
+	cd bench && $(GO) run . -bin $(CURDIR)/$(BIN)
+
+clean:
+	rm -rf $(BIN) demo-root

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fold-es/fold/lib/app"
+	"github.com/fold-es/fold/lib/exec"
+)
+
+const description = `Reads command envelopes, one JSON object per line, on stdin:
+
+   {"aggregate_type":"counter","instance_id":"alpha","command":{"type":"Increment"}}
+
+and runs each through the handler of its aggregate type. The events the
+handler decides are appended to the instance's log and made durable, then
+printed on stdout as event records, in input order. A command that fails is
+reported on stderr with its line number; the others still run.
+
+EXAMPLES:
+   echo '{"instance_id":"a","command":{"type":"Increment"}}' |
+     fold-exec --type counter --handler 'jq --unbuffered -c -f counter.jq'
+
+   fold-pm --name shipping --subscribe order --handler ./shipping.sh |
+     fold-exec --handler order='jq --unbuffered -c -f order.jq' --rejects dead.jsonl
+
+   fold-exec state --handler counter='./counter' counter alpha
+
+` + app.ExitStatusHelp
+
+func handlerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "handler", Usage: "`TYPE=CMD` routes a type to a handler command line (repeatable); a bare CMD serves --type"},
+		&cli.StringFlag{Name: "type", Usage: "aggregate type for lines that give none, and for a bare --handler"},
+		&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "fail a request the handler has not answered in this long"},
+	}
+}
+
+func newApp(env app.Env) *cli.App {
+	flags := append(app.CommonFlags(), handlerFlags()...)
+	flags = append(flags,
+		&cli.StringFlag{Name: "id", Usage: "instance id for lines that give none"},
+		&cli.BoolFlag{Name: "bare", Usage: "each input line is the command itself (needs --type and --id)"},
+		&cli.BoolFlag{Name: "inject", Usage: "input lines are events or records to append as they are, without a handler"},
+		&cli.StringFlag{Name: "sync", Value: string(exec.SyncBatch), Usage: "when events become durable: each (fdatasync per command), batch (group commit), none"},
+		&cli.IntFlag{Name: "snapshot-every", Value: exec.DefaultSnapshotEvery, Usage: "save an instance's snapshot after this many new events (0: never)"},
+		&cli.DurationFlag{Name: "lock-timeout", Value: exec.DefaultLockTimeout, Usage: "wait this long for an instance locked by another process"},
+		&cli.DurationFlag{Name: "idle-timeout", Value: exec.DefaultIdleTimeout, Usage: "free an instance's cached state after this long unused"},
+		&cli.IntFlag{Name: "max-actors", Value: exec.DefaultMaxActors, Usage: "instances kept cached at most (least recently used evicted)"},
+		&cli.IntFlag{Name: "jobs", Value: runtime.NumCPU(), Usage: "handler requests in flight at once"},
+		&cli.StringFlag{Name: "rejects", Usage: "append failed input lines to `FILE` as dead letters {\"envelope\",\"error\",\"ts\"}"},
+	)
+	return &cli.App{
+		Usage:                     "run commands through aggregate handlers and append their events",
+		UsageText:                 "fold-exec [options] < envelopes.jsonl\nfold-exec state [options] TYPE ID\nfold-exec streams [--type T]",
+		Description:               description,
+		Flags:                     flags,
+		DisableSliceFlagSeparator: true,
+		Action:                    func(c *cli.Context) error { return runExec(c, env) },
+		Commands: []*cli.Command{
+			{
+				Name:      "state",
+				Usage:     "print an instance's state now, or as of a version",
+				ArgsUsage: "TYPE ID",
+				Flags: append(append(app.CommonFlags(), handlerFlags()...),
+					&cli.Uint64Flag{Name: "at-version", Usage: "the state after this many events (time travel)"}),
+				Action: func(c *cli.Context) error { return runState(c, env) },
+			},
+			{
+				Name:  "streams",
+				Usage: "list streams as {\"aggregate_type\",\"instance_id\"} lines, sorted",
+				Flags: append(app.CommonFlags(), &cli.StringSliceFlag{Name: "type", Usage: "only streams of this type (repeatable)"}),
+				Action: func(c *cli.Context) error { return runStreams(c, env) },
+			},
+		},
+	}
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fold-es/fold/lib/app"
+	"github.com/fold-es/fold/lib/exec"
+	"github.com/fold-es/fold/lib/handler"
+	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
+)
+
+// routes reads --handler and --type into routes by aggregate type.
+func routes(c *cli.Context) (exec.Routes, error) {
+	r, untyped, err := exec.ParseRoutes(c.StringSlice("handler"))
+	if err != nil {
+		return nil, app.UsageError(err.Error())
+	}
+	switch t := c.String("type"); {
+	case len(untyped) > 1:
+		return nil, app.UsageError(fmt.Sprintf("--handler %s: more than one handler without a type", record.Quote(untyped[1])))
+	case len(untyped) == 1 && t == "":
+		return nil, &app.ExitError{Code: app.ExitUsage,
+			Message: fmt.Sprintf("--handler %s has no aggregate type", record.Quote(untyped[0])),
+			Hint:    "give --type T, or write --handler T=CMD"}
+	case len(untyped) == 1:
+		if err := store.CheckName("aggregate_type", t); err != nil {
+			return nil, app.UsageError("--type: " + err.Error())
+		}
+		if _, dup := r[t]; dup {
+			return nil, app.UsageError(fmt.Sprintf("--handler: aggregate_type %s has two handlers", record.Quote(t)))
+		}
+		r[t] = untyped[0]
+	}
+	return r, nil
+}
+
+// handlerBase is what every handler started by this run shares.
+func handlerBase(c *cli.Context, env app.Env) handler.Config {
+	cfg := handler.Config{Timeout: c.Duration("handler-timeout"), Stderr: env.Stderr}
+	if strings.Contains(env.Getenv("FOLD_DEBUG"), "protocol") {
+		cfg.Debug = env.Stderr
+	}
+	return cfg
+}
+
+func runExec(c *cli.Context, env app.Env) error {
+	if c.NArg() > 0 {
+		return app.UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
+	}
+	cm, err := app.ParseCommon(c, env)
+	if err != nil {
+		return err
+	}
+	rt, err := routes(c)
+	if err != nil {
+		return err
+	}
+	inject := c.Bool("inject")
+	if len(rt) == 0 && !inject {
+		return &app.ExitError{Code: app.ExitUsage, Message: "no handler given",
+			Hint: "give --handler TYPE=CMD (repeatable), or --type T --handler CMD"}
+	}
+	mode, err := exec.ParseSyncMode(c.String("sync"))
+	if err != nil {
+		return app.UsageError(err.Error())
+	}
+	defaults := record.EnvelopeDefaults{Type: c.String("type"), ID: c.String("id"), Bare: c.Bool("bare")}
+	if defaults.Bare && (defaults.Type == "" || defaults.ID == "") {
+		return app.UsageError("--bare needs --type and --id")
+	}
+	var rejects *app.DeadLetters
+	if path := c.String("rejects"); path != "" {
+		if rejects, err = app.OpenDeadLetters(path); err != nil {
+			return app.Fatal(err)
+		}
+		defer rejects.Close()
+	}
+
+	jobs := max(c.Int("jobs"), 1)
+	pools := rt.Pools(handlerBase(c, env), cm.Root, jobs)
+	defer exec.ClosePools(pools)
+	eng := exec.New(exec.Config{
+		Root: cm.Root, Routes: pools, Sync: mode, SnapshotEvery: c.Int("snapshot-every"),
+		LockTimeout: c.Duration("lock-timeout"), IdleTimeout: c.Duration("idle-timeout"),
+		MaxActors: c.Int("max-actors"), Jobs: jobs, Log: cm.Log,
+	})
+
+	stop, cancel := app.SignalContext(c.Context)
+	defer cancel()
+	ctx := c.Context // work in hand is finished even after a stop signal
+	out := bufio.NewWriterSize(env.Stdout, 64<<10)
+	var buf []byte
+	submit := func(line []byte) *exec.Pending {
+		if inject {
+			in, ev, err := record.ParseInject(line, defaults)
+			if err != nil {
+				return exec.Done(exec.AsFailure(err, exec.KindInvalid))
+			}
+			return eng.Inject(ctx, record.StreamID{Type: in.AggregateType, ID: in.InstanceID}, ev)
+		}
+		e, err := record.ParseEnvelope(line, defaults)
+		if err != nil {
+			return exec.Done(exec.AsFailure(err, exec.KindInvalid))
+		}
+		return eng.Submit(ctx, e)
+	}
+	fatal := false
+	emit := func(o exec.Outcome) error {
+		if f := o.Result.Failure; f != nil {
+			cm.Report.Report(app.Failure{
+				Line: o.Line, Kind: string(f.Kind), Message: f.Error(), Input: o.Input,
+				Retryable: f.Kind.Retryable(), Counts: f.Kind != exec.KindDuplicate, Fatal: f.Kind.Fatal(),
+			})
+			if rejects != nil && f.Kind != exec.KindDuplicate {
+				if err := rejects.Add(o.Input, f.Error(), time.Now()); err != nil {
+					return app.Fatal(err)
+				}
+			}
+			if f.Kind.Fatal() {
+				fatal = true
+				cancel()
+			}
+			return nil
+		}
+		for _, r := range o.Result.Records {
+			buf = record.AppendRecord(buf[:0], r)
+			buf = append(buf, '\n')
+			if _, err := out.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	flush := func() error {
+		if rejects != nil {
+			if err := rejects.Sync(); err != nil {
+				return app.Fatal(err)
+			}
+		}
+		return out.Flush()
+	}
+	err = exec.Pipe(stop, env.Stdin, submit, emit, flush)
+	if cerr := eng.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		var ee *app.ExitError
+		if errors.As(err, &ee) {
+			return ee
+		}
+		return app.Fatal(fmt.Errorf("read input: %w", err))
+	}
+	if fatal {
+		return app.Exit(app.ExitFatal)
+	}
+	if s := cm.Report.Status(); s != app.ExitOK {
+		return app.Exit(s)
+	}
+	return nil
+}
+
+func runState(c *cli.Context, env app.Env) error {
+	cm, err := app.ParseCommon(c, env)
+	if err != nil {
+		return err
+	}
+	if c.NArg() != 2 {
+		return app.UsageError("state needs TYPE and ID")
+	}
+	id := record.StreamID{Type: c.Args().Get(0), ID: c.Args().Get(1)}
+	if err := store.CheckStream(id); err != nil {
+		return app.UsageError(err.Error())
+	}
+	rt, err := routes(c)
+	if err != nil {
+		return err
+	}
+	cmd, ok := rt[id.Type]
+	if !ok {
+		return &app.ExitError{Code: app.ExitUsage, Message: fmt.Sprintf("no handler for aggregate_type %s", record.Quote(id.Type)),
+			Hint: "give --handler " + id.Type + "=CMD"}
+	}
+	pools := exec.Routes{id.Type: cmd}.Pools(handlerBase(c, env), cm.Root, 1)
+	defer exec.ClosePools(pools)
+	st, err := exec.ReadState(c.Context, cm.Root, pools[id.Type], cm.Log, id, c.Uint64("at-version"))
+	if err != nil {
+		if errors.Is(err, store.ErrNoStream) {
+			return &app.ExitError{Code: app.ExitFailed, Message: fmt.Sprintf("no such stream %s", record.Quote(id.String()))}
+		}
+		return &app.ExitError{Code: app.ExitFailed, Message: err.Error()}
+	}
+	b, err := record.Marshal(st)
+	if err != nil {
+		return app.Fatal(err)
+	}
+	_, err = fmt.Fprintf(env.Stdout, "%s\n", b)
+	return err
+}
+
+func runStreams(c *cli.Context, env app.Env) error {
+	cm, err := app.ParseCommon(c, env)
+	if err != nil {
+		return err
+	}
+	ids, err := cm.Root.Streams(c.StringSlice("type")...)
+	if err != nil {
+		return app.Fatal(err)
+	}
+	slices.SortFunc(ids, func(a, b record.StreamID) int {
+		if c := strings.Compare(a.Type, b.Type); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	out := bufio.NewWriter(env.Stdout)
+	for _, id := range ids {
+		b := append(record.AppendString([]byte(`{"aggregate_type":`), id.Type), `,"instance_id":`...)
+		b = append(record.AppendString(b, id.ID), "}\n"...)
+		if _, err := out.Write(b); err != nil {
+			return err
+		}
+	}
+	return out.Flush()
+}

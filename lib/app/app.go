@@ -1,0 +1,183 @@
+// Package app holds what every fold program shares in how it meets its
+// user: the common flags, the root's location, structured logs, exit codes,
+// signals, and the reporting of failed input lines.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fold-es/fold/lib/store"
+)
+
+// Version is the suite's version, printed by --version.
+const Version = "0.1.0"
+
+// Exit statuses, the same for every program, so scripts can branch.
+const (
+	ExitOK        = 0  // all input handled
+	ExitFailed    = 1  // some input lines failed; the rest were processed
+	ExitUsage     = 2  // bad flags or arguments
+	ExitFatal     = 3  // root unusable or I/O error: processing stopped
+	ExitRetryable = 75 // the only failures were conflicts or lock timeouts (EX_TEMPFAIL)
+)
+
+// ExitStatusHelp is the EXIT STATUS text shown in --help.
+const ExitStatusHelp = `EXIT STATUS:
+   0   all input handled
+   1   some input lines failed (each reported on stderr); the rest were processed
+   2   usage error
+   3   fatal: root unusable or I/O error; processing stopped, nothing half-written
+   75  the only failures were retryable (conflict, lock_timeout): run again`
+
+// CommonFlags are the flags every program takes.
+func CommonFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "root", Usage: "root directory of the store (default $FOLD_ROOT, else ./" + store.DefaultRoot + ")", EnvVars: []string{"FOLD_ROOT"}},
+		&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json (structured logs on stderr)"},
+		&cli.StringFlag{Name: "errors", Value: "text", Usage: "how failed input lines are reported on stderr: text or json"},
+	}
+}
+
+// Env is what a program's run needs from the outside world, passed in so
+// tests can drive it without a process.
+type Env struct {
+	Prog   string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// Common is the parsed common flags.
+type Common struct {
+	Root   store.Root
+	Log    *slog.Logger
+	Report *Reporter
+}
+
+// ParseCommon reads the common flags from c.
+func ParseCommon(c *cli.Context, env Env) (Common, error) {
+	var cm Common
+	root := c.String("root")
+	if root == "" {
+		root = store.DefaultRoot
+	}
+	cm.Root = store.Open(root)
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return cm, UsageError(fmt.Sprintf("--log-level %q is not one of debug, info, warn, error", c.String("log-level")))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.String("log-format") {
+	case "text":
+		cm.Log = slog.New(slog.NewTextHandler(env.Stderr, opts))
+	case "json":
+		cm.Log = slog.New(slog.NewJSONHandler(env.Stderr, opts))
+	default:
+		return cm, UsageError(fmt.Sprintf("--log-format %q is not text or json", c.String("log-format")))
+	}
+	cm.Log = cm.Log.With("prog", env.Prog)
+	format := c.String("errors")
+	if format != "text" && format != "json" {
+		return cm, UsageError(fmt.Sprintf("--errors %q is not text or json", format))
+	}
+	cm.Report = NewReporter(env.Prog, format == "json", env.Stderr)
+	return cm, nil
+}
+
+// ExitError carries an exit status and a message for main to print.
+type ExitError struct {
+	Code    int
+	Message string
+	Hint    string
+}
+
+func (e *ExitError) Error() string { return e.Message }
+
+// ExitCode implements cli.ExitCoder.
+func (e *ExitError) ExitCode() int { return e.Code }
+
+// UsageError is a bad flag or argument: exit 2.
+func UsageError(msg string) *ExitError { return &ExitError{Code: ExitUsage, Message: msg} }
+
+// Fatal is an error that stops the run: exit 3.
+func Fatal(err error) *ExitError { return &ExitError{Code: ExitFatal, Message: err.Error()} }
+
+// Exit is an error carrying only a status, the message already reported.
+func Exit(code int) *ExitError { return &ExitError{Code: code} }
+
+// Main runs a cli.App and returns the exit status, printing errors as
+// "prog: error: message" (and "prog: hint: …"). It never calls os.Exit.
+func Main(ctx context.Context, a *cli.App, args []string, env Env) int {
+	a.Name = env.Prog
+	a.Reader, a.Writer, a.ErrWriter = env.Stdin, env.Stdout, env.Stderr
+	a.Version = Version
+	a.ExitErrHandler = func(*cli.Context, error) {} // exits happen in main, not inside App.Run
+	a.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return UsageError(err.Error())
+	}
+	err := a.RunContext(ctx, args)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitFatal
+	msg := err.Error()
+	hint := ""
+	switch e := err.(type) {
+	case *ExitError:
+		code, msg, hint = e.Code, e.Message, e.Hint
+	case cli.ExitCoder:
+		code = e.ExitCode()
+	default:
+		if isUsage(msg) {
+			code = ExitUsage
+		}
+	}
+	if msg != "" {
+		fmt.Fprintf(env.Stderr, "%s: error: %s\n", env.Prog, msg)
+	}
+	if hint != "" {
+		fmt.Fprintf(env.Stderr, "%s: hint: %s\n", env.Prog, hint)
+	}
+	return code
+}
+
+// isUsage recognises the flag parser's own complaints.
+func isUsage(msg string) bool {
+	for _, p := range []string{"flag provided but not defined", "Required flag", "invalid value", "flag needs an argument", "No help topic"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// SignalContext returns a context cancelled on the first SIGINT or SIGTERM:
+// the program finishes the line in hand and stops. A second signal kills
+// it, as the default disposition is restored after the first. SIGPIPE is
+// left alone so `| head` ends a filter quietly.
+func SignalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-ch:
+			signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+			cancel()
+		case <-ctx.Done():
+			signal.Stop(ch)
+		}
+	}()
+	return ctx, cancel
+}

@@ -1,0 +1,127 @@
+package app
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/fold-es/fold/lib/record"
+)
+
+// Reporter reports failed input lines on stderr, as text
+// ("prog: error: line 7: …") or as JSON error records, and keeps the counts
+// the exit status is computed from. It is safe for concurrent use.
+type Reporter struct {
+	prog string
+	json bool
+	w    io.Writer
+
+	mu        sync.Mutex
+	failed    int // non-retryable failures
+	retryable int
+	fatal     bool
+}
+
+// NewReporter returns a reporter writing to w.
+func NewReporter(prog string, asJSON bool, w io.Writer) *Reporter {
+	return &Reporter{prog: prog, json: asJSON, w: w}
+}
+
+// Failure is one failed input line.
+type Failure struct {
+	Line      int64  // 1-based input line number; 0 when not from input
+	Kind      string // error record kind
+	Message   string
+	Input     []byte // the input line
+	Retryable bool   // counts towards exit 75, not 1
+	Counts    bool   // false for a duplicate, which is not a failure
+	Fatal     bool
+}
+
+// Report prints one failure and counts it.
+func (r *Reporter) Report(f Failure) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case f.Fatal:
+		r.fatal = true
+	case !f.Counts:
+	case f.Retryable:
+		r.retryable++
+	default:
+		r.failed++
+	}
+	if r.json {
+		b, err := record.Marshal(record.ErrorRecord{Kind: f.Kind, Message: f.Message, Line: f.Line, Input: record.InputValue(f.Input)})
+		if err == nil {
+			r.w.Write(append(b, '\n'))
+			return
+		}
+	}
+	if f.Line > 0 {
+		fmt.Fprintf(r.w, "%s: error: line %d: %s\n", r.prog, f.Line, f.Message)
+	} else {
+		fmt.Fprintf(r.w, "%s: error: %s\n", r.prog, f.Message)
+	}
+}
+
+// Status is the exit status for what was reported.
+func (r *Reporter) Status() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.fatal:
+		return ExitFatal
+	case r.failed > 0:
+		return ExitFailed
+	case r.retryable > 0:
+		return ExitRetryable
+	}
+	return ExitOK
+}
+
+// DeadLetters appends dead letters ({"envelope","error","ts"}) to a file:
+// fold-exec --rejects and fold-pm's dead_letters.jsonl.
+type DeadLetters struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+// OpenDeadLetters opens path for appending, creating it if needed.
+func OpenDeadLetters(path string) (*DeadLetters, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open dead letters: %w", err)
+	}
+	return &DeadLetters{f: f, w: bufio.NewWriter(f)}, nil
+}
+
+// Add buffers one dead letter.
+func (d *DeadLetters) Add(envelope []byte, msg string, now time.Time) error {
+	b, err := record.Marshal(record.DeadLetter{Envelope: record.InputValue(envelope), Error: msg, Ts: now.Unix()})
+	if err != nil {
+		return err
+	}
+	_, err = d.w.Write(append(b, '\n'))
+	return err
+}
+
+// Sync writes buffered letters and makes them durable.
+func (d *DeadLetters) Sync() error {
+	if err := d.w.Flush(); err != nil {
+		return fmt.Errorf("write dead letters: %w", err)
+	}
+	return d.f.Sync()
+}
+
+// Close syncs and closes the file.
+func (d *DeadLetters) Close() error {
+	err := d.Sync()
+	if cerr := d.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

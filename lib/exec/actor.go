@@ -1,0 +1,231 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fold-es/fold/lib/eventlog"
+	"github.com/fold-es/fold/lib/record"
+)
+
+// actor owns one instance: its queue, its open log and its cached state.
+// Only the actor's own goroutine touches the cache; the queue is shared
+// with the engine under mu.
+type actor struct {
+	e  *Engine
+	id record.StreamID
+
+	mu       sync.Mutex
+	queue    []*job
+	running  bool
+	lastUsed time.Time
+	idleCond *sync.Cond
+
+	// Owned by the running goroutine (and by retire, once idle).
+	st stream
+}
+
+func newActor(e *Engine, id record.StreamID) *actor {
+	a := &actor{e: e, id: id, lastUsed: time.Now()}
+	a.idleCond = sync.NewCond(&a.mu)
+	a.st.init(e, id)
+	return a
+}
+
+// push queues j and reports whether a goroutine must be started for it.
+func (a *actor) push(j *job) (start bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.queue = append(a.queue, j)
+	a.lastUsed = time.Now()
+	if a.running {
+		return false
+	}
+	a.running = true
+	return true
+}
+
+func (a *actor) idle() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.running && len(a.queue) == 0
+}
+
+func (a *actor) idleSince(now time.Time, d time.Duration) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.running && len(a.queue) == 0 && now.Sub(a.lastUsed) >= d
+}
+
+func (a *actor) waitIdle() {
+	a.mu.Lock()
+	for a.running || len(a.queue) > 0 {
+		a.idleCond.Wait()
+	}
+	a.mu.Unlock()
+}
+
+// run handles queued jobs in batches until the queue is empty.
+func (a *actor) run() {
+	for {
+		a.mu.Lock()
+		n := min(len(a.queue), maxBatch)
+		batch := a.queue[:n:n]
+		a.queue = a.queue[n:]
+		if n == 0 {
+			a.queue = nil
+			a.running = false
+			a.lastUsed = time.Now()
+			a.idleCond.Broadcast()
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+		a.st.process(batch)
+	}
+}
+
+// retire saves what the cache knows and frees it. The actor must be idle
+// and out of the engine's table.
+func (a *actor) retire() {
+	if err := a.st.close(); err != nil {
+		a.e.cfg.Log.Warn("evict instance", "stream", a.id.String(), "err", err)
+	}
+}
+
+// outcome collects, for one batch, what each job's result will be once the
+// batch's appends are durable.
+type outcome struct {
+	j    *job
+	recs []record.Record
+	f    *Failure
+}
+
+// process runs one batch under one hold of the writer lock.
+func (s *stream) process(batch []*job) {
+	outs := make([]outcome, len(batch))
+	for i, j := range batch {
+		outs[i].j = j
+	}
+	defer func() {
+		for _, o := range outs {
+			if o.f != nil {
+				o.j.p.finish(failed(o.f))
+			} else {
+				o.j.p.finish(Result{Records: o.recs})
+			}
+		}
+	}()
+	ctx := batch[0].ctx
+	if err := s.open(); err != nil {
+		s.failAll(outs, err)
+		return
+	}
+	if s.w == nil && s.processNew(ctx, outs) {
+		return
+	}
+	unlock, err := s.w.Lock(ctx, s.e.cfg.LockTimeout)
+	if err != nil {
+		if errors.Is(err, eventlog.ErrLockTimeout) {
+			err = &Failure{Kind: KindLockTimeout, Err: fmt.Errorf("instance %s: %w", s.id, err)}
+		}
+		s.failAll(outs, err)
+		return
+	}
+	defer func() {
+		if err := unlock(); err != nil {
+			s.e.cfg.Log.Warn("unlock", "stream", s.id.String(), "err", err)
+		}
+	}()
+	if err := s.refreshLocked(ctx); err != nil {
+		s.failAll(outs, err)
+		return
+	}
+	s.decideAll(ctx, outs)
+	if err := s.appendLocked(outs); err != nil {
+		s.failAll(outs, err)
+		return
+	}
+	s.maybeSnapshot()
+}
+
+// processNew handles a batch for a stream whose log does not exist: it
+// decides on the empty state without a lock, and creates the log only if
+// something is to be appended. If this process created the log and it is
+// still empty once locked, no one else can have decided anything, so the
+// decisions stand; otherwise it reports false with the cache reset, and the
+// batch is decided again under the lock like any other.
+func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
+	s.reset()
+	s.loaded = true
+	if !s.decideAll(ctx, outs) {
+		if !s.e.cfg.Root.HasStream(s.id) {
+			return true
+		}
+	} else if err := s.create(); err != nil {
+		s.failAll(outs, err)
+		return true
+	}
+	if s.created {
+		s.created = false
+		unlock, err := s.w.Lock(ctx, s.e.cfg.LockTimeout)
+		if err == nil {
+			defer unlock()
+			size, err := s.w.Size()
+			if err == nil && size == 0 {
+				if err := s.appendLocked(outs); err != nil {
+					s.failAll(outs, err)
+				}
+				s.maybeSnapshot()
+				return true
+			}
+		}
+	}
+	for i := range outs {
+		outs[i].recs, outs[i].f = nil, nil
+	}
+	s.reset()
+	if s.w == nil {
+		if err := s.open(); err != nil || s.w == nil {
+			s.failAll(outs, fmt.Errorf("open stream %s: %w", s.id, err))
+			return true
+		}
+	}
+	return false
+}
+
+// failAll fails every job of the batch that has not already failed on its
+// own, and drops the cache, which may no longer match the log.
+func (s *stream) failAll(outs []outcome, err error) {
+	f := failWith(KindIO, err)
+	for i := range outs {
+		if outs[i].f == nil {
+			outs[i].f = f
+			outs[i].recs = nil
+		}
+	}
+	s.pendingLines = s.pendingLines[:0]
+	s.reset()
+}
+
+// decideAll asks the handler about each job in order, carrying the state
+// from one to the next, and reports whether anything is to be appended.
+func (s *stream) decideAll(ctx context.Context, outs []outcome) bool {
+	s.pendingLines = s.pendingLines[:0]
+	anything := false
+	for i := range outs {
+		o := &outs[i]
+		if o.j.inject != nil {
+			o.recs, o.f = s.injectOne(o.j)
+		} else {
+			o.recs, o.f = s.decideOne(ctx, o.j)
+		}
+		if len(o.recs) > 0 {
+			anything = true
+		}
+	}
+	return anything
+}

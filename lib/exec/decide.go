@@ -1,0 +1,317 @@
+package exec
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+
+	"github.com/fold-es/fold/lib/eventlog"
+	"github.com/fold-es/fold/lib/handler"
+	"github.com/fold-es/fold/lib/record"
+)
+
+// decideOne asks the handler to decide one command on the cached state. On
+// success the events' lines are queued in pendingLines and the cache moves
+// ahead as if they were appended; their records are returned.
+func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failure) {
+	env := j.env
+	if env.CommandID != "" {
+		if err := s.ensureCmdIDs(); err != nil {
+			return nil, failWith(KindIO, err)
+		}
+		if _, dup := s.cmdIDs[env.CommandID]; dup {
+			return nil, fail(KindDuplicate, "command_id %s already recorded in %s", record.Quote(env.CommandID), s.id)
+		}
+	}
+	if env.ExpectedVersion != nil && *env.ExpectedVersion != s.tail.Version {
+		return nil, fail(KindConflict, "expected_version %d but %s is at version %d", *env.ExpectedVersion, s.id, s.tail.Version)
+	}
+	req, err := record.Marshal(handler.HandleRequest{
+		Op: "handle", AggregateType: s.id.Type, InstanceID: s.id.ID, Version: s.tail.Version,
+		State: s.state, Command: env.Command, Context: env.Context,
+	})
+	if err != nil {
+		return nil, fail(KindInvalid, "encode handle request: %w", err)
+	}
+	raw, err := s.call(ctx, req)
+	if err != nil {
+		return nil, failWith(KindHandlerFailed, err)
+	}
+	ans, err := handler.HandleAnswerFrom(raw)
+	if err != nil {
+		return nil, fail(KindHandlerFailed, "handle on %s: %w", s.id, err)
+	}
+	if ans.Error != nil {
+		return nil, &Failure{Kind: KindRejected, Err: rejection(*ans.Error)}
+	}
+	if len(ans.Events) == 0 {
+		if ans.State != nil {
+			s.state = ans.State
+		}
+		return nil, nil
+	}
+	meta, err := eventMeta(env)
+	if err != nil {
+		return nil, fail(KindInvalid, "context: %w", err)
+	}
+	now := s.e.cfg.Now().Unix()
+	lines := make([]record.RawMessage, 0, len(ans.Events))
+	recs := make([]record.Record, 0, len(ans.Events))
+	for _, out := range ans.Events {
+		data := out.Data
+		if data == nil {
+			data = record.Null
+		}
+		line, err := record.Marshal(record.Event{
+			Type: out.Type, Data: data, Ts: now, ID: uuid.NewString(), Actor: env.Context.Actor, Meta: meta,
+		})
+		if err != nil {
+			return nil, fail(KindHandlerFailed, "encode event %s: %w", record.Quote(out.Type), err)
+		}
+		lines = append(lines, line)
+	}
+	state := ans.State
+	if state == nil {
+		// The handler did not say the new state: ask it to apply.
+		if state, err = s.apply(ctx, lines); err != nil {
+			return nil, failWith(KindHandlerFailed, err)
+		}
+	}
+	for _, line := range lines {
+		recs = append(recs, s.stage(line))
+	}
+	s.state = state
+	if env.CommandID != "" {
+		s.cmdIDs[env.CommandID] = struct{}{}
+	}
+	return recs, nil
+}
+
+// rejection is a handler's refusal, reported as it gave it.
+type rejection string
+
+func (r rejection) Error() string { return string(r) }
+
+// injectOne queues an event given on input, skipping one whose id the
+// stream already holds.
+func (s *stream) injectOne(j *job) ([]record.Record, *Failure) {
+	ev := *j.inject
+	if ev.ID != "" {
+		if err := s.ensureEvIDs(); err != nil {
+			return nil, failWith(KindIO, err)
+		}
+		if _, dup := s.evIDs[ev.ID]; dup {
+			return nil, fail(KindDuplicate, "event id %s already in %s", record.Quote(ev.ID), s.id)
+		}
+	}
+	if ev.Data == nil {
+		ev.Data = record.Null
+	}
+	if ev.Ts == 0 {
+		ev.Ts = s.e.cfg.Now().Unix()
+	}
+	line, err := record.Marshal(ev)
+	if err != nil {
+		return nil, fail(KindInvalid, "encode event: %w", err)
+	}
+	if s.hasSt {
+		st, err := s.apply(j.ctx, []record.RawMessage{line})
+		if err != nil {
+			return nil, failWith(KindHandlerFailed, err)
+		}
+		s.state = st
+	}
+	return []record.Record{s.stage(line)}, nil
+}
+
+// stage queues one event line and moves the cached tail past it.
+func (s *stream) stage(line []byte) record.Record {
+	start := s.tail.Offset
+	s.pendingLines = append(s.pendingLines, line...)
+	s.pendingLines = append(s.pendingLines, '\n')
+	hash := record.Hash(line)
+	s.tail = eventlog.Tail{
+		Offset: start + int64(len(line)) + 1, Hash: hash, LastStart: start, Version: s.tail.Version + 1,
+	}
+	s.since++
+	s.noteIDs(line)
+	return record.Record{
+		AggregateType: s.id.Type, InstanceID: s.id.ID, Version: s.tail.Version,
+		Offset: s.tail.Offset, Hash: hash, Event: line,
+	}
+}
+
+// appendLocked writes the batch's decided lines and makes them durable per
+// the sync mode. With --sync each every command gets its own write and
+// fdatasync; otherwise the batch is one write and one group flush. On
+// failure the jobs not yet durable fail and the cache is dropped.
+func (s *stream) appendLocked(outs []outcome) error {
+	defer func() { s.pendingLines = s.pendingLines[:0] }()
+	if len(s.pendingLines) == 0 {
+		return nil
+	}
+	size := s.tail.Offset - int64(len(s.pendingLines))
+	if s.e.cfg.Sync != SyncEach {
+		if err := s.w.AppendLocked(s.pendingLines, size); err != nil {
+			return err
+		}
+		if s.e.cfg.Sync == SyncBatch {
+			return s.e.commit.sync(s.w, nil)
+		}
+		return nil
+	}
+	rest := s.pendingLines
+	for i := range outs {
+		o := &outs[i]
+		if len(o.recs) == 0 {
+			continue
+		}
+		n := 0
+		for _, r := range o.recs {
+			n += len(r.Event) + 1
+		}
+		err := s.w.AppendLocked(rest[:n], size)
+		if err == nil {
+			err = s.w.Sync()
+		}
+		if err != nil {
+			for k := i; k < len(outs); k++ {
+				if len(outs[k].recs) > 0 {
+					outs[k].recs, outs[k].f = nil, failWith(KindIO, err)
+				}
+			}
+			s.reset()
+			return nil
+		}
+		size += int64(n)
+		rest = rest[n:]
+	}
+	return nil
+}
+
+// eventMeta maps the command context onto an event's meta, as eventfold-es
+// does: correlation_id, source_device and the metadata keys; plus the
+// command_id that makes the command idempotent.
+func eventMeta(env record.Envelope) (record.RawMessage, error) {
+	c := env.Context
+	if c.CorrelationID == "" && c.SourceDevice == "" && len(c.Metadata) == 0 && env.CommandID == "" {
+		return nil, nil
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	put := func(k string, v []byte) {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		kb, _ := record.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	putString := func(k, v string) {
+		if v != "" {
+			vb, _ := record.Marshal(v)
+			put(k, vb)
+		}
+	}
+	putString("correlation_id", c.CorrelationID)
+	putString("source_device", c.SourceDevice)
+	keys := make([]string, 0, len(c.Metadata))
+	for k := range c.Metadata {
+		if k != "correlation_id" && k != "source_device" && k != "command_id" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := c.Metadata[k]
+		if !record.Valid(v) {
+			return nil, fmt.Errorf("metadata %s is not JSON", record.Quote(k))
+		}
+		var cb bytes.Buffer
+		if err := record.Compact(&cb, v); err != nil {
+			return nil, err
+		}
+		put(k, cb.Bytes())
+	}
+	putString("command_id", env.CommandID)
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// idsOf is the part of an event line the dedup sets need.
+type idsOf struct {
+	ID   string `json:"id"`
+	Meta struct {
+		CommandID string `json:"command_id"`
+	} `json:"meta"`
+}
+
+// noteIDs adds a line's ids to the dedup sets that have been built.
+func (s *stream) noteIDs(line []byte) {
+	if s.cmdIDs == nil && s.evIDs == nil {
+		return
+	}
+	var x idsOf
+	if record.Unmarshal(line, &x) != nil {
+		return
+	}
+	if s.cmdIDs != nil && x.Meta.CommandID != "" {
+		s.cmdIDs[x.Meta.CommandID] = struct{}{}
+	}
+	if s.evIDs != nil && x.ID != "" {
+		s.evIDs[x.ID] = struct{}{}
+	}
+}
+
+// ensureCmdIDs builds the set of command_ids in the stream on first need:
+// most runs never send one, and replay should not pay for it.
+func (s *stream) ensureCmdIDs() error {
+	if s.cmdIDs != nil {
+		return nil
+	}
+	return s.buildIDs(func() { s.cmdIDs = make(map[string]struct{}) })
+}
+
+// ensureEvIDs builds the set of event ids in the stream on first need.
+func (s *stream) ensureEvIDs() error {
+	if s.evIDs != nil {
+		return nil
+	}
+	return s.buildIDs(func() { s.evIDs = make(map[string]struct{}) })
+}
+
+// buildIDs scans the log on disk and the lines decided but not yet written.
+func (s *stream) buildIDs(makeSet func()) error {
+	saveC, saveE := s.cmdIDs, s.evIDs
+	s.cmdIDs, s.evIDs = nil, nil
+	makeSet()
+	newC, newE := s.cmdIDs, s.evIDs
+	// Only the new set is filled by the scan; the others already hold it all.
+	s.cmdIDs, s.evIDs = newC, newE
+	if s.w != nil {
+		if _, err := eventlog.Scan(s.w.File(), eventlog.Tail{}, func(en eventlog.Entry) error {
+			if en.Err == nil {
+				s.noteIDs(en.Line)
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read %s: %w", s.w.Path(), err)
+		}
+	}
+	for line := range bytes.SplitSeq(s.pendingLines, []byte{'\n'}) {
+		if len(line) > 0 {
+			s.noteIDs(line)
+		}
+	}
+	if newC == nil {
+		s.cmdIDs = saveC
+	}
+	if newE == nil {
+		s.evIDs = saveE
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package exec
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// MaxLine is the longest input line accepted.
+const MaxLine = 64 << 20
+
+// window bounds how many input lines are in flight at once, so memory
+// stays bounded whatever the input's size.
+const window = 4096
+
+// Outcome is the result for one input line.
+type Outcome struct {
+	Line   int64  // 1-based line number
+	Input  []byte // the line as read
+	Result Result
+}
+
+// Done returns a Pending that is already finished with f: how a caller
+// reports a line that failed before it reached an actor.
+func Done(f *Failure) *Pending {
+	p := &Pending{done: make(chan struct{})}
+	p.finish(failed(f))
+	return p
+}
+
+// Pipe reads in line by line, hands each non-blank line to submit, and
+// calls emit with the outcomes in input order while later lines are still
+// being worked on. flush is called whenever the next outcome is not ready,
+// so a pipe downstream sees records promptly. Pipe stops reading when stop
+// is done (finishing the lines in hand) or when emit fails.
+func Pipe(stop context.Context, in io.Reader, submit func(line []byte) *Pending, emit func(Outcome) error, flush func() error) error {
+	type slot struct {
+		line  int64
+		input []byte
+		p     *Pending
+	}
+	slots := make(chan slot, window)
+	readErr := make(chan error, 1)
+	quit := make(chan struct{})
+	// gate is held from submitting a line until its slot is queued, so a
+	// stop never strands a submitted line without its outcome.
+	var gate sync.Mutex
+	stopped := false
+	go func() {
+		defer close(slots)
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64<<10), MaxLine)
+		var n int64
+		for sc.Scan() {
+			n++
+			if isBlank(sc.Bytes()) {
+				continue
+			}
+			line := append([]byte(nil), sc.Bytes()...)
+			gate.Lock()
+			if stopped {
+				gate.Unlock()
+				return
+			}
+			s := slot{line: n, input: line, p: submit(line)}
+			select {
+			case slots <- s:
+				gate.Unlock()
+			case <-quit:
+				gate.Unlock()
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			readErr <- fmt.Errorf("line %d: %w", n+1, err)
+		}
+	}()
+	defer close(quit)
+	for {
+		var s slot
+		var ok bool
+		select {
+		case s, ok = <-slots:
+		default:
+			if err := flush(); err != nil {
+				return err
+			}
+			select {
+			case s, ok = <-slots:
+			case <-stop.Done():
+				// Finish what was already submitted, then stop.
+				// The reader may be blocked queueing a line it submitted:
+				// keep taking outcomes until it lets go of the gate.
+				for !gate.TryLock() {
+					select {
+					case s, ok := <-slots:
+						if ok {
+							if err := emit(Outcome{Line: s.line, Input: s.input, Result: s.p.Wait()}); err != nil {
+								return err
+							}
+						}
+					case <-time.After(time.Millisecond):
+					}
+				}
+				stopped = true
+				gate.Unlock()
+				for _, s := range drain(slots) {
+					if err := emit(Outcome{Line: s.line, Input: s.input, Result: s.p.Wait()}); err != nil {
+						return err
+					}
+				}
+				return flush()
+			}
+		}
+		if !ok {
+			break
+		}
+		if !s.p.Ready() {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if err := emit(Outcome{Line: s.line, Input: s.input, Result: s.p.Wait()}); err != nil {
+			return err
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	select {
+	case err := <-readErr:
+		return err
+	default:
+		return nil
+	}
+}
+
+// drain returns what is buffered in ch now, without waiting for more.
+func drain[T any](ch chan T) []T {
+	var out []T
+	for {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return out
+			}
+			out = append(out, v)
+		default:
+			return out
+		}
+	}
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}

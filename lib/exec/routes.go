@@ -1,0 +1,82 @@
+package exec
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/fold-es/fold/lib/handler"
+	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
+)
+
+// routePrefix is what makes a --handler value a route: a type name made of
+// the characters type names are in practice, then "=". A command that needs
+// a variable set is written "env VAR=1 cmd", which does not match.
+var routePrefix = regexp.MustCompile(`^([A-Za-z0-9_.:@-]+)=(.*)$`)
+
+// Routes maps aggregate types to handler command lines.
+type Routes map[string]string
+
+// ParseRoutes splits --handler values into typed routes ("TYPE=CMD") and
+// untyped command lines, which fold-exec gives to --type and fold-pm keeps
+// as the process manager's own handler.
+func ParseRoutes(values []string) (routes Routes, untyped []string, err error) {
+	routes = Routes{}
+	for _, v := range values {
+		m := routePrefix.FindStringSubmatch(v)
+		if m == nil {
+			untyped = append(untyped, v)
+			continue
+		}
+		t, cmd := m[1], strings.TrimSpace(m[2])
+		if err := store.CheckName("aggregate_type", t); err != nil {
+			return nil, nil, err
+		}
+		if cmd == "" {
+			return nil, nil, fmt.Errorf("--handler %s names no command", record.Quote(v))
+		}
+		if _, dup := routes[t]; dup {
+			return nil, nil, fmt.Errorf("--handler: aggregate_type %s has two handlers", record.Quote(t))
+		}
+		routes[t] = cmd
+	}
+	return routes, untyped, nil
+}
+
+// Types returns the routed types, sorted.
+func (r Routes) Types() []string {
+	out := make([]string, 0, len(r))
+	for t := range r {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Pools starts (lazily) one handler pool per routed type, with the
+// protocol's environment for the aggregate role. base gives the timeout,
+// stderr and debug settings shared by all.
+func (r Routes) Pools(base handler.Config, root store.Root, size int) map[string]*handler.Pool {
+	out := make(map[string]*handler.Pool, len(r))
+	for t, cmd := range r {
+		cfg := base
+		cfg.Command = cmd
+		cfg.Env = append(append([]string(nil), base.Env...),
+			"FOLD_ROLE=aggregate", "FOLD_ROOT="+root.Dir, "FOLD_AGGREGATE_TYPE="+t)
+		out[t] = handler.NewPool(cfg, size)
+	}
+	return out
+}
+
+// ClosePools stops every handler.
+func ClosePools(pools map[string]*handler.Pool) error {
+	var first error
+	for _, p := range pools {
+		if err := p.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

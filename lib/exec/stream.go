@@ -1,0 +1,307 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/fold-es/fold/lib/eventlog"
+	"github.com/fold-es/fold/lib/handler"
+	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
+)
+
+// stream is an actor's cache of its instance: the open log, the tail it
+// has seen, and the state the handler derived from it.
+type stream struct {
+	e    *Engine
+	id   record.StreamID
+	pool *handler.Pool // nil when the type has no handler (inject only)
+
+	w       *eventlog.File
+	loaded  bool          // tail and state reflect the log up to tail
+	tail    eventlog.Tail // cached position; moves ahead as events are decided
+	state   record.RawMessage
+	hasSt   bool // state is known (a handler exists and was consulted)
+	since   int  // events since the last snapshot
+	created bool
+
+	cmdIDs map[string]struct{} // command_ids in the log, built on first need
+	evIDs  map[string]struct{} // event ids in the log, built on first need
+
+	pendingLines []byte // decided event lines not yet appended
+}
+
+func (s *stream) init(e *Engine, id record.StreamID) {
+	s.e, s.id = e, id
+	s.pool = e.cfg.Routes[id.Type]
+}
+
+// reset drops the cache: the next batch reloads from the log.
+func (s *stream) reset() {
+	s.loaded = false
+	s.tail = eventlog.Tail{}
+	s.cmdIDs, s.evIDs = nil, nil
+	s.resetState()
+}
+
+func (s *stream) resetState() {
+	s.state = record.Null
+	s.hasSt = s.pool != nil
+	s.since = 0
+}
+
+// open opens the log if it exists and is not open yet.
+func (s *stream) open() error {
+	if s.w != nil {
+		return nil
+	}
+	w, _, err := eventlog.OpenAppend(s.e.cfg.Root.LogPath(s.id), false)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open stream %s: %w", s.id, err)
+	}
+	s.w = w
+	return nil
+}
+
+// create makes the log, registers the stream when this process made it,
+// and makes the new names durable per the sync mode.
+func (s *stream) create() error {
+	path := s.e.cfg.Root.LogPath(s.id)
+	w, created, err := eventlog.OpenAppend(path, true)
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", s.id, err)
+	}
+	s.w, s.created = w, created
+	if !created {
+		return nil
+	}
+	if err := s.e.cfg.Root.Register(s.id, false); err != nil {
+		return err
+	}
+	if s.e.cfg.Sync == SyncNone {
+		return nil
+	}
+	// The log's name and its directories must survive a crash before any
+	// event in it is acknowledged; the registry need not: discovery finds
+	// an unregistered stream by listing.
+	dir := filepath.Dir(path)
+	for _, d := range []string{dir, filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))} {
+		if err := store.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close saves a snapshot if events came since the last one, and closes the log.
+func (s *stream) close() error {
+	if s.w == nil {
+		return nil
+	}
+	var err error
+	if s.loaded && s.since > 0 && s.hasSt {
+		err = s.saveSnapshot()
+	}
+	if cerr := s.w.Close(); err == nil {
+		err = cerr
+	}
+	s.w = nil
+	s.reset()
+	return err
+}
+
+func (s *stream) maybeSnapshot() {
+	every := s.e.cfg.SnapshotEvery
+	if every <= 0 || s.since < every || !s.hasSt {
+		return
+	}
+	if err := s.saveSnapshot(); err != nil {
+		s.e.cfg.Log.Warn("save snapshot", "stream", s.id.String(), "err", err)
+	}
+}
+
+// saveSnapshot writes the cached state. It is not fsynced: a snapshot is a
+// cache that names the log position it covers, checked on every load.
+func (s *stream) saveSnapshot() error {
+	v := s.tail.Version
+	snap := record.Snapshot{State: s.state, Offset: s.tail.Offset, Hash: s.tail.Hash, Version: &v}
+	if err := s.e.cfg.Root.SaveSnapshot(s.id, snap, false); err != nil {
+		return err
+	}
+	s.since = 0
+	return nil
+}
+
+// refreshLocked brings the cache up to the log's real tail: a writer never
+// decides on stale state. The writer lock must be held.
+func (s *stream) refreshLocked(ctx context.Context) error {
+	size, err := s.w.Size()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", s.w.Path(), err)
+	}
+	if s.loaded && size >= s.tail.Offset {
+		h, err := eventlog.LastLineHash(s.w.File(), s.tail.LastStart, s.tail.Offset)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", s.w.Path(), err)
+		}
+		if h == s.tail.Hash {
+			if size == s.tail.Offset {
+				return nil
+			}
+			return s.catchUpLocked(ctx)
+		}
+	}
+	if s.loaded {
+		s.e.cfg.Log.Info("log changed under the cache; reloading", "stream", s.id.String())
+	}
+	s.reset()
+	if err := s.loadSnapshot(); err != nil {
+		return err
+	}
+	s.loaded = true
+	return s.catchUpLocked(ctx)
+}
+
+// loadSnapshot starts the cache from the snapshot when it matches the log.
+func (s *stream) loadSnapshot() error {
+	if s.pool == nil {
+		return nil
+	}
+	snap, err := s.e.cfg.Root.LoadSnapshot(s.id)
+	if err != nil {
+		s.e.cfg.Log.Warn("ignoring unreadable snapshot; replaying the log", "stream", s.id.String(), "err", err)
+		return nil
+	}
+	if snap == nil {
+		return nil
+	}
+	t, ok, err := eventlog.LineEndingAt(s.w.File(), snap.Offset, snap.Version == nil)
+	if err != nil {
+		return err
+	}
+	if !ok || t.Hash != snap.Hash {
+		s.e.cfg.Log.Warn("ignoring snapshot that does not match the log; replaying", "stream", s.id.String(), "offset", snap.Offset)
+		return nil
+	}
+	if snap.Version != nil {
+		t.Version = *snap.Version
+	}
+	s.tail, s.state = t, snap.State
+	return nil
+}
+
+// catchUpLocked reads the log past the cached tail, folding new events into
+// the state, and cuts a torn tail. The writer lock must be held.
+func (s *stream) catchUpLocked(ctx context.Context) error {
+	r := replayer{ctx: ctx, e: s.e, s: s}
+	t, err := eventlog.Scan(s.w.File(), s.tail, r.entry)
+	if err == nil {
+		err = r.flush()
+	}
+	if err != nil {
+		s.reset()
+		return err
+	}
+	s.tail = t
+	if t.Torn > 0 {
+		s.e.cfg.Log.Warn("cutting torn tail (an unacknowledged write)", "stream", s.id.String(), "path", s.w.Path(), "offset", t.Offset, "bytes", t.Torn)
+		if err := s.w.TruncateLocked(t.Offset); err != nil {
+			s.reset()
+			return err
+		}
+	}
+	return nil
+}
+
+// replayBatch bounds an apply request: events per request and bytes.
+const (
+	replayBatchEvents = 4096
+	replayBatchBytes  = 4 << 20
+)
+
+// replayer feeds scanned log lines to the handler's apply in batches and
+// notes the ids the stream's dedup sets track.
+type replayer struct {
+	ctx   context.Context
+	e     *Engine
+	s     *stream
+	buf   []byte // the batch's lines, back to back
+	ends  []int
+	limit uint64 // stop after this version; 0 no limit
+}
+
+func (r *replayer) entry(en eventlog.Entry) error {
+	if en.Err != nil {
+		return &Failure{Kind: KindCorrupt, Err: en.Err}
+	}
+	if r.limit > 0 && en.Version > r.limit {
+		return errStop
+	}
+	r.s.noteIDs(en.Line)
+	if !r.s.hasSt {
+		return nil
+	}
+	r.buf = append(r.buf, en.Line...)
+	r.ends = append(r.ends, len(r.buf))
+	if len(r.ends) >= replayBatchEvents || len(r.buf) >= replayBatchBytes {
+		return r.flush()
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
+
+func (r *replayer) flush() error {
+	if len(r.ends) == 0 {
+		return nil
+	}
+	events := make([]record.RawMessage, len(r.ends))
+	start := 0
+	for i, end := range r.ends {
+		events[i] = r.buf[start:end]
+		start = end
+	}
+	st, err := r.s.apply(r.ctx, events)
+	r.buf, r.ends = r.buf[:0], r.ends[:0]
+	if err != nil {
+		return err
+	}
+	r.s.state = st
+	return nil
+}
+
+// apply asks the handler to fold events onto the cached state.
+func (s *stream) apply(ctx context.Context, events []record.RawMessage) (record.RawMessage, error) {
+	req, err := record.Marshal(handler.ApplyRequest{
+		Op: "apply", AggregateType: s.id.Type, InstanceID: s.id.ID, State: s.state, Events: events,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode apply request: %w", err)
+	}
+	ans, err := s.call(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	a, err := handler.ApplyAnswerFrom(ans)
+	if err != nil {
+		return nil, &Failure{Kind: KindHandlerFailed, Err: fmt.Errorf("apply on %s: %w", s.id, err)}
+	}
+	return a.State, nil
+}
+
+// call sends one request to the type's handler, within the engine's jobs.
+func (s *stream) call(ctx context.Context, req []byte) ([]byte, error) {
+	s.e.jobs <- struct{}{}
+	ans, err := s.pool.Call(ctx, req)
+	<-s.e.jobs
+	if err != nil {
+		return nil, &Failure{Kind: KindHandlerFailed, Err: err}
+	}
+	return ans, nil
+}

@@ -1,0 +1,165 @@
+package record
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalid marks input that is not what it should be: malformed JSON, a
+// missing field, a field of the wrong type.
+var ErrInvalid = errors.New("invalid input")
+
+// InvalidError says why an input line was refused.
+type InvalidError struct{ Reason string }
+
+func (e *InvalidError) Error() string { return e.Reason }
+
+// Unwrap lets callers test errors.Is(err, ErrInvalid).
+func (e *InvalidError) Unwrap() error { return ErrInvalid }
+
+func invalid(format string, args ...any) error {
+	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// EnvelopeDefaults fill what an input line leaves out.
+type EnvelopeDefaults struct {
+	Type string // used when aggregate_type is missing
+	ID   string // used when instance_id is missing
+	Bare bool   // each line is the command itself
+}
+
+// ParseEnvelope decodes one input line of fold-exec into an envelope,
+// applying defaults. It checks shape, not path safety.
+func ParseEnvelope(line []byte, d EnvelopeDefaults) (Envelope, error) {
+	var env Envelope
+	if !IsObject(line) {
+		if !Valid(line) {
+			return env, invalid("malformed JSON: %s", syntaxReason(line))
+		}
+		return env, invalid("expected a JSON object, got %s", Quote(truncate(string(line), 40)))
+	}
+	if d.Bare {
+		if !Valid(line) {
+			return env, invalid("malformed JSON: %s", syntaxReason(line))
+		}
+		env.Command = RawMessage(append([]byte(nil), line...))
+	} else if err := Unmarshal(line, &env); err != nil {
+		return env, invalid("%s", decodeReason(line, err))
+	}
+	if env.AggregateType == "" {
+		env.AggregateType = d.Type
+	}
+	if env.InstanceID == "" {
+		env.InstanceID = d.ID
+	}
+	switch {
+	case env.AggregateType == "":
+		return env, invalid("missing aggregate_type (give it in the line or with --type)")
+	case env.InstanceID == "":
+		return env, invalid("missing instance_id (give it in the line or with --id)")
+	case IsNull(env.Command):
+		return env, invalid("missing command")
+	case !IsObject(env.Command):
+		return env, invalid("command must be a JSON object, got %s", truncate(string(env.Command), 40))
+	}
+	return env, nil
+}
+
+// ParseInject decodes one input line of fold-exec --inject.
+func ParseInject(line []byte, d EnvelopeDefaults) (Inject, Event, error) {
+	var in Inject
+	var ev Event
+	if !IsObject(line) || !Valid(line) {
+		return in, ev, invalid("malformed JSON: %s", syntaxReason(line))
+	}
+	if err := Unmarshal(line, &in); err != nil {
+		return in, ev, invalid("%s", decodeReason(line, err))
+	}
+	if in.AggregateType == "" {
+		in.AggregateType = d.Type
+	}
+	if in.InstanceID == "" {
+		in.InstanceID = d.ID
+	}
+	switch {
+	case in.AggregateType == "":
+		return in, ev, invalid("missing aggregate_type (give it in the line or with --type)")
+	case in.InstanceID == "":
+		return in, ev, invalid("missing instance_id (give it in the line or with --id)")
+	case IsNull(in.Event):
+		return in, ev, invalid("missing event")
+	}
+	ev, err := ParseEvent(in.Event)
+	if err != nil {
+		return in, ev, err
+	}
+	return in, ev, nil
+}
+
+// ParseEvent decodes an event line. A line must be a JSON object with a
+// non-empty string type; data, ts, id, actor and meta are optional here.
+func ParseEvent(line []byte) (Event, error) {
+	var ev Event
+	if !IsObject(line) {
+		return ev, invalid("event is not a JSON object")
+	}
+	if err := Unmarshal(line, &ev); err != nil {
+		return ev, invalid("%s", decodeReason(line, err))
+	}
+	if ev.Type == "" {
+		return ev, invalid("event has no type")
+	}
+	return ev, nil
+}
+
+// ParseRecord decodes an event record as fold-watch prints it.
+func ParseRecord(line []byte) (Record, error) {
+	var r Record
+	if !IsObject(line) {
+		if !Valid(line) {
+			return r, invalid("malformed JSON: %s", syntaxReason(line))
+		}
+		return r, invalid("expected a JSON object")
+	}
+	if err := Unmarshal(line, &r); err != nil {
+		return r, invalid("%s", decodeReason(line, err))
+	}
+	switch {
+	case r.AggregateType == "":
+		return r, invalid("missing aggregate_type")
+	case r.InstanceID == "":
+		return r, invalid("missing instance_id")
+	case r.Version == 0:
+		return r, invalid("missing version")
+	case IsNull(r.Event):
+		return r, invalid("missing event")
+	}
+	return r, nil
+}
+
+func decodeReason(line []byte, err error) string {
+	if !Valid(line) {
+		return "malformed JSON: " + syntaxReason(line)
+	}
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "json: ")
+	return "wrong field type: " + msg
+}
+
+// syntaxReason names the first thing wrong with a line that is not JSON.
+func syntaxReason(line []byte) string {
+	var v any
+	err := Unmarshal(line, &v)
+	if err == nil {
+		return "trailing data after the JSON value"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

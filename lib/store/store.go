@@ -1,0 +1,138 @@
+// Package store is the root directory: where each stream, snapshot,
+// checkpoint and the stream registry live (the eventfold-es 0.2.0 layout),
+// how names become safe path segments, how streams are discovered, and how
+// rewritten files are replaced atomically.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fold-es/fold/lib/record"
+)
+
+// DefaultRoot is used when neither --root nor $FOLD_ROOT is given.
+const DefaultRoot = "fold-data"
+
+// ErrNoStream is returned when one named stream does not exist.
+var ErrNoStream = errors.New("no such stream")
+
+// ErrBadName marks a type, id or name that is not a single path segment.
+var ErrBadName = errors.New("not a single path segment")
+
+// NameError names the field and value that cannot be a path segment.
+type NameError struct {
+	Field  string // "aggregate_type", "instance_id", "name"
+	Value  string
+	Reason string
+}
+
+func (e *NameError) Error() string {
+	return fmt.Sprintf("%s %s is not a single path segment (%s)", e.Field, record.Quote(e.Value), e.Reason)
+}
+
+// Unwrap lets callers test errors.Is(err, ErrBadName).
+func (e *NameError) Unwrap() error { return ErrBadName }
+
+// CheckName refuses a value that cannot be one directory name on every
+// system eventfold-es runs on: empty, ".", "..", containing "/" or NUL,
+// longer than 255 bytes, or not UTF-8.
+func CheckName(field, v string) error {
+	reason := ""
+	switch {
+	case v == "":
+		reason = "empty"
+	case v == "." || v == "..":
+		reason = "a relative directory"
+	case strings.ContainsRune(v, '/'):
+		reason = "contains /"
+	case strings.ContainsRune(v, 0):
+		reason = "contains NUL"
+	case len(v) > 255:
+		reason = "longer than 255 bytes"
+	case !utf8.ValidString(v):
+		reason = "not UTF-8"
+	default:
+		return nil
+	}
+	return &NameError{Field: field, Value: v, Reason: reason}
+}
+
+// CheckStream checks both parts of a stream name.
+func CheckStream(id record.StreamID) error {
+	if err := CheckName("aggregate_type", id.Type); err != nil {
+		return err
+	}
+	return CheckName("instance_id", id.ID)
+}
+
+// ParseStream parses "TYPE/ID" as given to --stream.
+func ParseStream(s string) (record.StreamID, error) {
+	t, id, ok := strings.Cut(s, "/")
+	if !ok {
+		return record.StreamID{}, fmt.Errorf("stream %s is not TYPE/ID", record.Quote(s))
+	}
+	sid := record.StreamID{Type: t, ID: id}
+	return sid, CheckStream(sid)
+}
+
+// Root is a root directory and the paths inside it.
+type Root struct {
+	Dir string
+}
+
+// Open returns the root at dir; nothing is created until a write needs it.
+func Open(dir string) Root {
+	return Root{Dir: dir}
+}
+
+// Exists reports whether the root directory exists.
+func (r Root) Exists() bool {
+	st, err := os.Stat(r.Dir)
+	return err == nil && st.IsDir()
+}
+
+// StreamDir is streams/<type>/<id>.
+func (r Root) StreamDir(id record.StreamID) string {
+	return filepath.Join(r.Dir, "streams", id.Type, id.ID)
+}
+
+// LogPath is streams/<type>/<id>/app.jsonl.
+func (r Root) LogPath(id record.StreamID) string {
+	return filepath.Join(r.StreamDir(id), "app.jsonl")
+}
+
+// SnapshotPath is streams/<type>/<id>/views/state.snapshot.json.
+func (r Root) SnapshotPath(id record.StreamID) string {
+	return filepath.Join(r.StreamDir(id), "views", "state.snapshot.json")
+}
+
+// RegistryPath is meta/streams.jsonl.
+func (r Root) RegistryPath() string {
+	return filepath.Join(r.Dir, "meta", "streams.jsonl")
+}
+
+// ProjectionDir is projections/<name>.
+func (r Root) ProjectionDir(name string) string {
+	return filepath.Join(r.Dir, "projections", name)
+}
+
+// ProcessManagerDir is process_managers/<name>.
+func (r Root) ProcessManagerDir(name string) string {
+	return filepath.Join(r.Dir, "process_managers", name)
+}
+
+// ConsumerDir is consumers/<name>, fold-watch's durable consumers.
+func (r Root) ConsumerDir(name string) string {
+	return filepath.Join(r.Dir, "consumers", name)
+}
+
+// HasStream reports whether a stream's log exists.
+func (r Root) HasStream(id record.StreamID) bool {
+	_, err := os.Stat(r.LogPath(id))
+	return err == nil
+}
