@@ -69,9 +69,9 @@ func newApp(env app.Env) *cli.App {
 				Action: func(c *cli.Context) error { return runState(c, env) },
 			},
 			{
-				Name:  "streams",
-				Usage: "list streams as {\"aggregate_type\",\"instance_id\"} lines, sorted",
-				Flags: append(app.CommonFlags(), &cli.StringSliceFlag{Name: "type", Usage: "only streams of this type (repeatable)"}),
+				Name:   "streams",
+				Usage:  "list streams as {\"aggregate_type\",\"instance_id\"} lines, sorted",
+				Flags:  append(app.CommonFlags(), &cli.StringSliceFlag{Name: "type", Usage: "only streams of this type (repeatable)"}),
 				Action: func(c *cli.Context) error { return runStreams(c, env) },
 			},
 		},

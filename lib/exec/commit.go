@@ -46,9 +46,9 @@ type committer struct {
 }
 
 type commitReq struct {
-	w     *eventlog.File
-	dirs  []string // directories to fsync when no syncfs covers them
-	done  chan error
+	w    *eventlog.File
+	dirs []string // directories to fsync when no syncfs covers them
+	done chan error
 }
 
 func newCommitter(rootDir string) *committer {
