@@ -20,9 +20,27 @@ const scanBuf = 256 << 10
 // whether that stops the scan. Bytes after the last newline are reported as
 // Tail.Torn and not passed to fn. Scan stops with fn's error, if any.
 func Scan(f *os.File, from Tail, fn func(Entry) error) (Tail, error) {
+	var s Scanner
+	return s.Scan(f, from, fn)
+}
+
+// Scanner is Scan with a read buffer kept from one call to the next, so a
+// reader of many logs (fold-watch, fold-project) allocates it once. The zero
+// Scanner is ready to use; it is not safe for concurrent use.
+type Scanner struct {
+	r *bufio.Reader
+}
+
+// Scan is the package's Scan, reading through s's buffer.
+func (s *Scanner) Scan(f *os.File, from Tail, fn func(Entry) error) (Tail, error) {
 	tail := from
 	tail.Torn = 0
-	r := bufio.NewReaderSize(io.NewSectionReader(f, from.Offset, 1<<62), scanBuf)
+	if s.r == nil {
+		s.r = bufio.NewReaderSize(nil, scanBuf)
+	}
+	r := s.r
+	r.Reset(io.NewSectionReader(f, from.Offset, 1<<62))
+	defer r.Reset(nil) // drop the file so the Scanner does not keep it alive
 	pos := from.Offset
 	var long []byte
 	for {

@@ -61,17 +61,9 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	lines := make([]record.RawMessage, 0, len(ans.Events))
 	recs := make([]record.Record, 0, len(ans.Events))
 	for _, out := range ans.Events {
-		data := out.Data
-		if data == nil {
-			data = record.Null
-		}
-		line, err := record.Marshal(record.Event{
-			Type: out.Type, Data: data, Ts: now, ID: uuid.NewString(), Actor: env.Context.Actor, Meta: meta,
-		})
-		if err != nil {
-			return nil, fail(KindHandlerFailed, "encode event %s: %w", record.Quote(out.Type), err)
-		}
-		lines = append(lines, line)
+		lines = append(lines, record.AppendEvent(nil, record.Event{
+			Type: out.Type, Data: out.Data, Ts: now, ID: uuid.NewString(), Actor: env.Context.Actor, Meta: meta,
+		}))
 	}
 	state := ans.State
 	if state == nil {
@@ -107,16 +99,10 @@ func (s *stream) injectOne(j *job) ([]record.Record, *Failure) {
 			return nil, fail(KindDuplicate, "event id %s already in %s", record.Quote(ev.ID), s.id)
 		}
 	}
-	if ev.Data == nil {
-		ev.Data = record.Null
-	}
 	if ev.Ts == 0 {
 		ev.Ts = s.e.cfg.Now().Unix()
 	}
-	line, err := record.Marshal(ev)
-	if err != nil {
-		return nil, fail(KindInvalid, "encode event: %w", err)
-	}
+	line := record.AppendEvent(nil, ev)
 	if s.hasSt {
 		st, err := s.apply(j.ctx, []record.RawMessage{line})
 		if err != nil {

@@ -242,6 +242,10 @@ func (e *Engine) janitor() {
 // stops the engine. Handlers are the caller's to close.
 func (e *Engine) Close() error {
 	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
 	e.closed = true
 	var all []*actor
 	for el := e.lru.Front(); el != nil; el = el.Next() {

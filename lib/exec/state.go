@@ -38,6 +38,9 @@ func ReadState(ctx context.Context, root store.Root, pool *handler.Pool, log *sl
 		return out, fmt.Errorf("open stream %s: %w", id, err)
 	}
 	defer f.Close()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	e := &Engine{cfg: Config{Root: root, Routes: map[string]*handler.Pool{id.Type: pool}, Log: log}, jobs: make(chan struct{}, 1)}
 	s := &stream{}
 	s.init(e, id)

@@ -84,24 +84,24 @@ func ServeAggregate[S, C any](in io.Reader, out io.Writer, agg Aggregate[S, C]) 
 		if err := record.Unmarshal(line, &req); err != nil {
 			return errorf("decode request: %s", decodeReason(err))
 		}
+		if req.Op != OpHandle && req.Op != OpApply {
+			return unknownOp(req.Op)
+		}
 		var state S
 		if err := decodeState(req.State, &state); err != nil {
 			return errorf("decode state: %s", decodeReason(err))
 		}
-		switch req.Op {
-		case OpHandle:
+		if req.Op == OpHandle {
 			return agg.handle(state, req.Command)
-		case OpApply:
-			for _, se := range req.Events {
-				ev := Event{Type: se.Type, Data: se.Data}
-				if se.Data == nil {
-					ev.Data = record.Null
-				}
-				state = agg.Evolve(state, ev)
-			}
-			return stateOnly[S]{State: state}
 		}
-		return unknownOp(req.Op)
+		for _, se := range req.Events {
+			ev := Event{Type: se.Type, Data: se.Data}
+			if se.Data == nil {
+				ev.Data = record.Null
+			}
+			state = agg.Evolve(state, ev)
+		}
+		return stateOnly[S]{State: state}
 	})
 }
 

@@ -12,7 +12,7 @@ type Config struct {
 	Env     []string      // added to the inherited environment (FOLD_ROLE, FOLD_ROOT, ...); FOLD_PROTOCOL=1 is always added
 	Timeout time.Duration // for each request; 0 means none
 	Stderr  io.Writer     // the handler's stderr goes here; nil discards it
-	Debug   io.Writer     // if set, every request and answer line is copied here
+	Debug   io.Writer     // if set, every request and answer line is copied here (FOLD_DEBUG=protocol)
 	Name    string        // names the handler in errors, e.g. `handler "counter"`; default: the command, quoted
 }
 

@@ -15,6 +15,8 @@ var (
 	// ErrBadAnswer: the handler answered with something that is not one JSON
 	// object of the right shape.
 	ErrBadAnswer = errors.New("bad handler answer")
+	// ErrBadRequest: the request was not one line; nothing was sent.
+	ErrBadRequest = errors.New("bad handler request")
 	// ErrClosed: the Process or Pool was closed.
 	ErrClosed = errors.New("handler closed")
 )

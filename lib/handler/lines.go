@@ -8,6 +8,9 @@ import (
 
 var errLineTooLong = errors.New("line too long")
 
+// keepLong is the largest buffer for long lines kept between lines.
+const keepLong = 4 << 20
+
 // lineReader reads newline-framed lines of any length up to maxLine without
 // copying those that fit in the bufio buffer, which is nearly all of them.
 type lineReader struct {
@@ -23,13 +26,15 @@ func newLineReader(rd io.Reader, size int) *lineReader {
 // until the next call. On error it returns what it read of an unfinished
 // line, so that a final line without a newline comes with io.EOF.
 func (lr *lineReader) next() ([]byte, error) {
+	if cap(lr.long) > keepLong {
+		lr.long = nil // one huge line should not pin its buffer for good
+	}
 	frag, err := lr.r.ReadSlice('\n')
 	line := frag
 	if err == bufio.ErrBufferFull {
 		line = append(lr.long[:0], frag...)
 		for err == bufio.ErrBufferFull {
 			if len(line) > maxLine {
-				lr.long = nil // do not keep a huge buffer alive
 				return line, errLineTooLong
 			}
 			frag, err = lr.r.ReadSlice('\n')

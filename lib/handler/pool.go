@@ -7,7 +7,8 @@ import (
 
 // Pool runs up to size processes of one handler command for concurrent
 // callers. Processes start only when no idle one is left, so a pool that
-// is never busy runs one process. A Pool is safe for concurrent use.
+// is never busy runs one process. A Pool is safe for concurrent use; its
+// processes share Config.Stderr and Config.Debug, which must be too.
 type Pool struct {
 	cfg    Config
 	name   string
@@ -48,20 +49,20 @@ func (p *Pool) Call(ctx context.Context, req []byte) ([]byte, error) {
 	return ans, err
 }
 
-// Close closes the idle processes now; busy ones are closed as their calls
-// return. Later Calls fail with ErrClosed.
+// Close closes the idle processes now, side by side so that slow exits
+// overlap; busy ones are closed as their calls return. Later Calls fail
+// with ErrClosed.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle, p.closed = nil, true
 	p.mu.Unlock()
-	var first error
+	var wg sync.WaitGroup
 	for _, proc := range idle {
-		if err := proc.Close(); err != nil && first == nil {
-			first = err
-		}
+		wg.Go(func() { _ = proc.Close() }) // Close never fails
 	}
-	return first
+	wg.Wait()
+	return nil
 }
 
 // get takes an idle process or makes a new one; holding a token means the

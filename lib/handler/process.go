@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,6 +63,10 @@ func (p *Process) Call(ctx context.Context, req []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Handler: p.name, Reason: "was not called: request cancelled", Err: err}
 	}
+	if bytes.IndexByte(req, '\n') >= 0 {
+		// It would be two requests to the handler and shift every answer.
+		return nil, &Error{Handler: p.name, Reason: "was not called: the request spans more than one line", Err: ErrBadRequest}
+	}
 	p.wbuf = append(append(p.wbuf[:0], req...), '\n')
 	p.cfg.debug(debugRequest, req)
 	deadline, fromCtx := p.deadline(ctx)
@@ -83,7 +88,6 @@ func (p *Process) Call(ctx context.Context, req []byte) ([]byte, error) {
 		ans, err := p.roundTrip(ctx, rp, deadline)
 		if err == nil {
 			rp.answered++
-			p.cfg.debug(debugAnswer, ans)
 			return ans, nil
 		}
 		if !isExit(err) {
@@ -103,7 +107,8 @@ func (p *Process) Call(ctx context.Context, req []byte) ([]byte, error) {
 }
 
 // Close closes the handler's stdin, gives it a moment to exit and then
-// kills its process group. Later Calls fail with ErrClosed.
+// kills its process group. Later Calls fail with ErrClosed. It always
+// returns nil: a handler that had to be killed has nothing left to lose.
 func (p *Process) Close() error {
 	p.closed = true
 	if p.proc != nil {
@@ -126,6 +131,10 @@ func (p *Process) roundTrip(ctx context.Context, rp *running, deadline time.Time
 		return nil, err
 	}
 	line, err := rp.lines.next()
+	if len(line) > 0 || err == nil {
+		// Garbage too: it is what someone debugging needs to see.
+		p.cfg.debug(debugAnswer, line)
+	}
 	if err != nil {
 		return clip(line), err
 	}

@@ -80,6 +80,13 @@ func TestCallRoundTrip(t *testing.T) {
 	}
 }
 
+func TestCallRefusesMultiLineRequest(t *testing.T) {
+	p := newProc(t, Config{Command: pidHandler})
+	if _, err := p.Call(context.Background(), []byte("{\n}")); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("err = %v, want ErrBadRequest", err)
+	}
+}
+
 func TestCallKeepsProcess(t *testing.T) {
 	p := newProc(t, Config{Command: pidHandler})
 	first := mustCall(t, p, `{}`)
@@ -337,14 +344,16 @@ func TestDebugAndStderr(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	p := New(Config{Command: `cat >/dev/null; sleep 30`}) // ignores the end of its input
-	if err := p.Close(); err != nil {                       // never started
+	// Never started.
+	p := New(Config{Command: `cat >/dev/null; sleep 30`})
+	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Call(context.Background(), []byte(`{}`)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("err = %v, want ErrClosed", err)
 	}
 
+	// Started, and ignores the end of its input.
 	p = New(Config{Command: `read l; echo '{}'; cat >/dev/null; sleep 30`})
 	if _, err := p.Call(context.Background(), []byte(`{}`)); err != nil {
 		t.Fatal(err)

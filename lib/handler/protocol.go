@@ -155,7 +155,8 @@ func stateAnswerFrom(op string, line []byte) (stateAnswer, error) {
 	switch {
 	case a.Error != nil:
 		// Only handle can reject; anywhere else an error is a failure.
-		return stateAnswer{}, badAnswer(line, "answered %q with an error: %q", op, *a.Error)
+		// The message is all there is to quote.
+		return stateAnswer{}, &Error{Reason: fmt.Sprintf("answered %q with an error: %q", op, *a.Error), Err: ErrBadAnswer}
 	case a.State == nil:
 		return stateAnswer{}, badAnswer(line, `answered %q without "state"`, op)
 	}

@@ -1,6 +1,10 @@
 package record
 
-import "strconv"
+import (
+	"bytes"
+	stdjson "encoding/json"
+	"strconv"
+)
 
 // AppendRecord appends r as one compact JSON line (without the newline),
 // embedding the event line as stored. It is the hot path of every program
@@ -40,4 +44,47 @@ func AppendString(dst []byte, s string) []byte {
 		return append(dst, `""`...)
 	}
 	return append(dst, b...)
+}
+
+// AppendEvent appends ev as one compact event line (without the newline)
+// in eventfold's key order. Data and Meta are copied as given, compacted
+// when they hold insignificant space, and never HTML-escaped, so an event
+// stores its payload as the handler wrote it.
+func AppendEvent(dst []byte, ev Event) []byte {
+	dst = append(dst, `{"type":`...)
+	dst = AppendString(dst, ev.Type)
+	dst = append(dst, `,"data":`...)
+	if IsNull(ev.Data) {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendCompact(dst, ev.Data)
+	}
+	dst = append(dst, `,"ts":`...)
+	dst = strconv.AppendInt(dst, ev.Ts, 10)
+	if ev.ID != "" {
+		dst = append(dst, `,"id":`...)
+		dst = AppendString(dst, ev.ID)
+	}
+	if ev.Actor != "" {
+		dst = append(dst, `,"actor":`...)
+		dst = AppendString(dst, ev.Actor)
+	}
+	if len(ev.Meta) > 0 && !IsNull(ev.Meta) {
+		dst = append(dst, `,"meta":`...)
+		dst = appendCompact(dst, ev.Meta)
+	}
+	return append(dst, '}')
+}
+
+// appendCompact appends the JSON value v without insignificant space. The
+// caller has checked v is valid JSON.
+func appendCompact(dst []byte, v []byte) []byte {
+	if bytes.IndexAny(v, " \t\r\n") < 0 {
+		return append(dst, v...)
+	}
+	buf := bytes.NewBuffer(dst)
+	if err := stdjson.Compact(buf, v); err != nil {
+		return append(dst, v...)
+	}
+	return buf.Bytes()
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -26,6 +27,12 @@ func (r Root) LoadSnapshot(id record.StreamID) (*record.Snapshot, error) {
 	if s.State == nil {
 		s.State = record.Null
 	}
+	// eventfold-es pretty-prints; the state is handed on as one line.
+	var buf bytes.Buffer
+	if err := record.Compact(&buf, s.State); err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", r.SnapshotPath(id), err)
+	}
+	s.State = buf.Bytes()
 	return &s, nil
 }
 

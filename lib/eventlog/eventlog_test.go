@@ -1,0 +1,203 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fold-es/fold/lib/record"
+)
+
+func writeFile(t *testing.T, content string) *File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "app.jsonl")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := OpenAppend(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func collect(t *testing.T, f *File, from Tail) ([]Entry, Tail) {
+	t.Helper()
+	var got []Entry
+	tail, err := Scan(f.File(), from, func(e Entry) error {
+		e.Line = append([]byte(nil), e.Line...)
+		got = append(got, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, tail
+}
+
+const (
+	line1 = `{"type":"A","data":null,"ts":1}`
+	line2 = `{"type":"B","data":{"x":1},"ts":2}`
+)
+
+func TestScanOffsetsHashesVersions(t *testing.T) {
+	f := writeFile(t, line1+"\n"+line2+"\n")
+	got, tail := collect(t, f, Tail{})
+	if len(got) != 2 {
+		t.Fatalf("got %d entries, want 2", len(got))
+	}
+	if got[0].Start != 0 || got[0].End != int64(len(line1)+1) || got[0].Version != 1 {
+		t.Errorf("entry 1 = %+v", got[0])
+	}
+	if got[1].End != int64(len(line1)+len(line2)+2) || got[1].Version != 2 {
+		t.Errorf("entry 2 = %+v", got[1])
+	}
+	if got[1].Hash != record.Hash([]byte(line2)) || tail.Hash != got[1].Hash {
+		t.Errorf("hash = %s, tail %s", got[1].Hash, tail.Hash)
+	}
+	if tail.Offset != got[1].End || tail.LastStart != got[1].Start || tail.Version != 2 || tail.Torn != 0 {
+		t.Errorf("tail = %+v", tail)
+	}
+	// Resuming from the first entry's tail sees only the second.
+	rest, _ := collect(t, f, Tail{Offset: got[0].End, Hash: got[0].Hash, Version: 1})
+	if len(rest) != 1 || string(rest[0].Line) != line2 || rest[0].Version != 2 {
+		t.Errorf("resume = %+v", rest)
+	}
+}
+
+// TestHashMatchesEventfold checks the hash against a line and cursor that
+// eventfold-es itself wrote (the fixture's gamma stream).
+func TestHashMatchesEventfold(t *testing.T) {
+	fixture := "../../../shared/fixtures/eventfold-es-0.2.0/counter-root/streams/counter/gamma/app.jsonl"
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Skip("fixture not available:", err)
+	}
+	f := writeFile(t, string(data))
+	_, tail := collect(t, f, Tail{})
+	if tail.Offset != 234 || tail.Hash != "08854f3260da89f7" || tail.Version != 2 {
+		t.Errorf("tail = %+v, want offset 234 hash 08854f3260da89f7 (the fixture's snapshot)", tail)
+	}
+}
+
+func TestScanTornTail(t *testing.T) {
+	f := writeFile(t, line1+"\n"+`{"type":"B","da`)
+	got, tail := collect(t, f, Tail{})
+	if len(got) != 1 || tail.Torn != int64(len(`{"type":"B","da`)) || tail.Offset != int64(len(line1)+1) {
+		t.Fatalf("entries %d, tail %+v", len(got), tail)
+	}
+}
+
+func TestScanCorruptLine(t *testing.T) {
+	f := writeFile(t, line1+"\n"+"not json\n"+line2+"\n")
+	got, _ := collect(t, f, Tail{})
+	if len(got) != 3 {
+		t.Fatalf("got %d entries, want 3", len(got))
+	}
+	var ce *CorruptError
+	if !errors.As(got[1].Err, &ce) || ce.Offset != int64(len(line1)+1) || !errors.Is(got[1].Err, ErrCorrupt) {
+		t.Fatalf("entry 2 err = %v", got[1].Err)
+	}
+	if got[0].Err != nil || got[2].Err != nil {
+		t.Errorf("good lines flagged: %v %v", got[0].Err, got[2].Err)
+	}
+}
+
+func TestScanLongLine(t *testing.T) {
+	big := `{"type":"Big","data":"` + string(make([]byte, 0)) + repeat('x', 3*scanBuf) + `"}`
+	f := writeFile(t, line1+"\n"+big+"\n"+line2+"\n")
+	got, tail := collect(t, f, Tail{})
+	if len(got) != 3 || string(got[1].Line) != big || got[1].Err != nil {
+		t.Fatalf("long line not read whole: %d entries", len(got))
+	}
+	if tail.Offset != int64(len(line1)+len(big)+len(line2)+3) {
+		t.Errorf("tail offset %d", tail.Offset)
+	}
+}
+
+func repeat(c byte, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = c
+	}
+	return string(b)
+}
+
+func TestLineEndingAt(t *testing.T) {
+	f := writeFile(t, line1+"\n"+line2+"\n")
+	end := int64(len(line1) + len(line2) + 2)
+	tl, ok, err := LineEndingAt(f.File(), end, true)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if tl.Hash != record.Hash([]byte(line2)) || tl.Version != 2 || tl.LastStart != int64(len(line1)+1) {
+		t.Errorf("tail = %+v", tl)
+	}
+	if _, ok, _ := LineEndingAt(f.File(), end-3, false); ok {
+		t.Error("an offset inside a line was accepted")
+	}
+	if _, ok, _ := LineEndingAt(f.File(), end+10, false); ok {
+		t.Error("an offset past the end was accepted")
+	}
+	if tl, ok, _ := LineEndingAt(f.File(), 0, true); !ok || tl != (Tail{}) {
+		t.Error("offset 0 is the start of every log")
+	}
+}
+
+func TestAppendTruncateAndLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s", "app.jsonl")
+	w, created, err := OpenAppend(path, true)
+	if err != nil || !created {
+		t.Fatal(created, err)
+	}
+	defer w.Close()
+	unlock, err := w.Lock(context.Background(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AppendLocked([]byte(line1+"\n"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	// A second descriptor on the same file (another process, in effect)
+	// cannot take the lock while it is held.
+	other, _, err := OpenAppend(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	start := time.Now()
+	if _, err := other.Lock(context.Background(), 100*time.Millisecond); !errors.Is(err, ErrLockTimeout) {
+		t.Fatalf("second lock: %v, want ErrLockTimeout", err)
+	}
+	if time.Since(start) < 100*time.Millisecond {
+		t.Error("lock gave up before its timeout")
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	unlock2, err := other.Lock(context.Background(), time.Second)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	defer unlock2()
+	if err := other.AppendLocked([]byte(`{"type":"to`), int64(len(line1)+1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.TruncateLocked(int64(len(line1) + 1)); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if string(data) != line1+"\n" {
+		t.Errorf("file = %q", data)
+	}
+	if _, created, _ := OpenAppend(path, true); created {
+		t.Error("an existing log was reported as created")
+	}
+}
