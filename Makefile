@@ -37,5 +37,9 @@ fuzz:
 bench: build
 	cd bench && $(GO) run . -bin $(CURDIR)/$(BIN)
 
+# Regenerate the roff man pages from their markdown sources.
+man:
+	for f in man/*.1.md; do $(GO) run github.com/cpuguy83/go-md2man/v2@v2.0.7 -in $$f -out $${f%.md}; done
+
 clean:
 	rm -rf $(BIN) demo-root

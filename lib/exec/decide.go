@@ -45,7 +45,7 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 		return nil, fail(KindHandlerFailed, "handle on %s: %w", s.id, err)
 	}
 	if ans.Error != nil {
-		return nil, &Failure{Kind: KindRejected, Err: rejection(*ans.Error)}
+		return nil, &Failure{Kind: KindRejected, Err: &Rejection{Stream: s.id, Reason: *ans.Error}}
 	}
 	if len(ans.Events) == 0 {
 		if ans.State != nil {
@@ -82,10 +82,14 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	return recs, nil
 }
 
-// rejection is a handler's refusal, reported as it gave it.
-type rejection string
+// Rejection is an aggregate's refusal of a command, with its reason as the
+// handler gave it.
+type Rejection struct {
+	Stream record.StreamID
+	Reason string
+}
 
-func (r rejection) Error() string { return string(r) }
+func (r *Rejection) Error() string { return r.Stream.String() + " rejected the command: " + r.Reason }
 
 // injectOne queues an event given on input, skipping one whose id the
 // stream already holds.

@@ -35,13 +35,13 @@ func ParseEnvelope(line []byte, d EnvelopeDefaults) (Envelope, error) {
 	var env Envelope
 	if !IsObject(line) {
 		if !Valid(line) {
-			return env, invalid("malformed JSON: %s", syntaxReason(line))
+			return env, malformed(line)
 		}
 		return env, invalid("expected a JSON object, got %s", Quote(truncate(string(line), 40)))
 	}
 	if d.Bare {
 		if !Valid(line) {
-			return env, invalid("malformed JSON: %s", syntaxReason(line))
+			return env, malformed(line)
 		}
 		env.Command = RawMessage(append([]byte(nil), line...))
 	} else if err := Unmarshal(line, &env); err != nil {
@@ -71,7 +71,7 @@ func ParseInject(line []byte, d EnvelopeDefaults) (Inject, Event, error) {
 	var in Inject
 	var ev Event
 	if !IsObject(line) || !Valid(line) {
-		return in, ev, invalid("malformed JSON: %s", syntaxReason(line))
+		return in, ev, malformed(line)
 	}
 	if err := Unmarshal(line, &in); err != nil {
 		return in, ev, invalid("%s", decodeReason(line, err))
@@ -118,7 +118,7 @@ func ParseRecord(line []byte) (Record, error) {
 	var r Record
 	if !IsObject(line) {
 		if !Valid(line) {
-			return r, invalid("malformed JSON: %s", syntaxReason(line))
+			return r, malformed(line)
 		}
 		return r, invalid("expected a JSON object")
 	}
@@ -138,9 +138,14 @@ func ParseRecord(line []byte) (Record, error) {
 	return r, nil
 }
 
+// malformed says a line is not JSON, quoting it and the parser's reason.
+func malformed(line []byte) error {
+	return invalid("malformed JSON %s: %s", Quote(truncate(string(line), 60)), syntaxReason(line))
+}
+
 func decodeReason(line []byte, err error) string {
 	if !Valid(line) {
-		return "malformed JSON: " + syntaxReason(line)
+		return fmt.Sprintf("malformed JSON %s: %s", Quote(truncate(string(line), 60)), syntaxReason(line))
 	}
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "json: ")

@@ -1,0 +1,109 @@
+// Package checkpoint keeps the saved position of a consumer of the store:
+// a projection (projections/N), a process manager (process_managers/N) or
+// a durable fold-watch consumer (consumers/N). The file is
+// <dir>/checkpoint.json in the eventfold-es 0.2.0 format,
+// {"state":S,"cursors":{"type/id":{"offset":N,"hash":H}}}, pretty-printed
+// with two spaces and replaced atomically and durably. Beside it,
+// checkpoint.json.lock holds the lock that lets one run per name at a time.
+package checkpoint
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
+)
+
+// FileName is the checkpoint's name inside its directory.
+const FileName = "checkpoint.json"
+
+// File is one consumer's checkpoint file and its lock.
+type File struct {
+	Path string // <dir>/checkpoint.json
+}
+
+// At returns the checkpoint kept in dir, e.g. store.Root.ProjectionDir(name).
+func At(dir string) File {
+	return File{Path: filepath.Join(dir, FileName)}
+}
+
+// LockPath is the lock file beside the checkpoint.
+func (f File) LockPath() string { return f.Path + ".lock" }
+
+// BadError is a checkpoint file that exists but cannot be read as one.
+type BadError struct {
+	Path string
+	Err  error
+}
+
+func (e *BadError) Error() string {
+	return fmt.Sprintf("checkpoint %s is not readable: %v", record.Quote(e.Path), e.Err)
+}
+
+// Unwrap returns the decoding error.
+func (e *BadError) Unwrap() error { return e.Err }
+
+// Load reads the checkpoint. found is false, with an empty checkpoint (state
+// null, no cursors), when there is no file: the consumer has never saved
+// one. The state is returned compacted, so it can be embedded in a request
+// line even though the file is pretty-printed.
+func (f File) Load() (cp record.Checkpoint, found bool, err error) {
+	cp = Empty()
+	data, err := os.ReadFile(f.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return cp, false, nil
+	}
+	if err != nil {
+		return cp, false, fmt.Errorf("read checkpoint: %w", err)
+	}
+	var raw record.Checkpoint
+	if err := record.Unmarshal(data, &raw); err != nil {
+		return cp, false, &BadError{Path: f.Path, Err: err}
+	}
+	if !record.IsNull(raw.State) {
+		var buf bytes.Buffer
+		if err := record.Compact(&buf, raw.State); err != nil {
+			return cp, false, &BadError{Path: f.Path, Err: err}
+		}
+		cp.State = buf.Bytes()
+	}
+	for k, c := range raw.Cursors {
+		if c.Offset < 0 {
+			return cp, false, &BadError{Path: f.Path, Err: fmt.Errorf("cursor %s has a negative offset", record.Quote(k))}
+		}
+		cp.Cursors[k] = c
+	}
+	return cp, true, nil
+}
+
+// Empty returns the checkpoint of a consumer that has read nothing.
+func Empty() record.Checkpoint {
+	return record.Checkpoint{State: record.Null, Cursors: map[string]record.Cursor{}}
+}
+
+// Save replaces the checkpoint with cp: written to a temporary file,
+// fsynced, renamed over the old one, and the directory fsynced. A crash
+// leaves the old checkpoint or the new one, never a mix.
+func (f File) Save(cp record.Checkpoint) error {
+	if cp.State == nil {
+		cp.State = record.Null
+	}
+	if cp.Cursors == nil {
+		cp.Cursors = map[string]record.Cursor{}
+	}
+	data, err := record.MarshalIndent(cp)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	return store.WriteFileAtomic(f.Path, data, true)
+}
+
+// Exists reports whether a checkpoint has been saved.
+func (f File) Exists() bool {
+	_, err := os.Stat(f.Path)
+	return err == nil
+}
