@@ -34,8 +34,9 @@ fuzz:
 	$(GO) test ./lib/record -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME)
 	$(GO) test ./lib/eventlog -run '^$$' -fuzz FuzzScan -fuzztime $(FUZZTIME)
 
+# make bench BENCHFLAGS="-quick -only a,d" for a subset, smaller.
 bench: build
-	cd bench && $(GO) run . -bin $(CURDIR)/$(BIN)
+	cd bench && $(GO) run . -bin $(CURDIR)/$(BIN) $(BENCHFLAGS)
 
 # Regenerate the roff man pages from their markdown sources.
 man:

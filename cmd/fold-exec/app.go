@@ -1,7 +1,6 @@
 package main
 
 import (
-	"runtime"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -44,14 +43,10 @@ func newApp(env app.Env) *cli.App {
 		&cli.StringFlag{Name: "id", Usage: "instance id for lines that give none"},
 		&cli.BoolFlag{Name: "bare", Usage: "each input line is the command itself (needs --type and --id)"},
 		&cli.BoolFlag{Name: "inject", Usage: "input lines are events or records to append as they are, without a handler"},
-		&cli.StringFlag{Name: "sync", Value: string(exec.SyncBatch), Usage: "when events become durable: each (fdatasync per command), batch (group commit), none"},
-		&cli.IntFlag{Name: "snapshot-every", Value: exec.DefaultSnapshotEvery, Usage: "save an instance's snapshot after this many new events (0: never)"},
 		&cli.DurationFlag{Name: "lock-timeout", Value: exec.DefaultLockTimeout, Usage: "wait this long for an instance locked by another process"},
-		&cli.DurationFlag{Name: "idle-timeout", Value: exec.DefaultIdleTimeout, Usage: "free an instance's cached state after this long unused"},
-		&cli.IntFlag{Name: "max-actors", Value: exec.DefaultMaxActors, Usage: "instances kept cached at most (least recently used evicted)"},
-		&cli.IntFlag{Name: "jobs", Value: runtime.NumCPU(), Usage: "handler requests in flight at once"},
 		&cli.StringFlag{Name: "rejects", Usage: "append failed input lines to `FILE` as dead letters {\"envelope\",\"error\",\"ts\"}"},
 	)
+	flags = append(flags, app.EngineFlags()...)
 	return &cli.App{
 		Usage:                     "run commands through aggregate handlers and append their events",
 		UsageText:                 "fold-exec [options] < envelopes.jsonl\nfold-exec state [options] TYPE ID\nfold-exec streams [--type T]",

@@ -12,7 +12,6 @@ import (
 
 	"github.com/fold-es/fold/lib/app"
 	"github.com/fold-es/fold/lib/exec"
-	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
 )
@@ -42,15 +41,6 @@ func routes(c *cli.Context) (exec.Routes, error) {
 	return r, nil
 }
 
-// handlerBase is what every handler started by this run shares.
-func handlerBase(c *cli.Context, env app.Env) handler.Config {
-	cfg := handler.Config{Timeout: c.Duration("handler-timeout"), Stderr: env.Stderr}
-	if strings.Contains(env.Getenv("FOLD_DEBUG"), "protocol") {
-		cfg.Debug = env.Stderr
-	}
-	return cfg
-}
-
 func runExec(c *cli.Context, env app.Env) error {
 	if c.NArg() > 0 {
 		return app.UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
@@ -68,9 +58,9 @@ func runExec(c *cli.Context, env app.Env) error {
 		return &app.ExitError{Code: app.ExitUsage, Message: "no handler given",
 			Hint: "give --handler TYPE=CMD (repeatable), or --type T --handler CMD"}
 	}
-	mode, err := exec.ParseSyncMode(c.String("sync"))
+	cfg, err := app.EngineConfig(c, cm, nil)
 	if err != nil {
-		return app.UsageError(err.Error())
+		return err
 	}
 	defaults := record.EnvelopeDefaults{Type: c.String("type"), ID: c.String("id"), Bare: c.Bool("bare")}
 	if defaults.Bare && (defaults.Type == "" || defaults.ID == "") {
@@ -84,14 +74,9 @@ func runExec(c *cli.Context, env app.Env) error {
 		defer rejects.Close()
 	}
 
-	jobs := max(c.Int("jobs"), 1)
-	pools := rt.Pools(handlerBase(c, env), cm.Root, jobs)
-	defer exec.ClosePools(pools)
-	eng := exec.New(exec.Config{
-		Root: cm.Root, Routes: pools, Sync: mode, SnapshotEvery: c.Int("snapshot-every"),
-		LockTimeout: c.Duration("lock-timeout"), IdleTimeout: c.Duration("idle-timeout"),
-		MaxActors: c.Int("max-actors"), Jobs: jobs, Log: cm.Log,
-	})
+	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root, cfg.Jobs)
+	defer exec.ClosePools(cfg.Routes)
+	eng := exec.New(cfg)
 
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
@@ -188,7 +173,7 @@ func runState(c *cli.Context, env app.Env) error {
 		return &app.ExitError{Code: app.ExitUsage, Message: fmt.Sprintf("no handler for aggregate_type %s", record.Quote(id.Type)),
 			Hint: "give --handler " + id.Type + "=CMD"}
 	}
-	pools := exec.Routes{id.Type: cmd}.Pools(handlerBase(c, env), cm.Root, 1)
+	pools := exec.Routes{id.Type: cmd}.Pools(app.HandlerBase(c, env), cm.Root, 1)
 	defer exec.ClosePools(pools)
 	st, err := exec.ReadState(c.Context, cm.Root, pools[id.Type], cm.Log, id, c.Uint64("at-version"))
 	if err != nil {

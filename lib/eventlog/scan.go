@@ -20,7 +20,14 @@ const scanBuf = 256 << 10
 // whether that stops the scan. Bytes after the last newline are reported as
 // Tail.Torn and not passed to fn. Scan stops with fn's error, if any.
 func Scan(f *os.File, from Tail, fn func(Entry) error) (Tail, error) {
-	var s Scanner
+	// A one-off scan sizes its buffer to what is left to read: writers
+	// catching up read a few new lines of many logs, and a full-size
+	// buffer each time is most of their garbage.
+	size := int64(scanBuf)
+	if st, err := f.Stat(); err == nil {
+		size = min(max(st.Size()-from.Offset+1, 4096), scanBuf)
+	}
+	s := Scanner{r: bufio.NewReaderSize(nil, int(size))}
 	return s.Scan(f, from, fn)
 }
 

@@ -21,7 +21,7 @@ type Config struct {
 	LockTimeout   time.Duration // wait this long for another process's lock
 	IdleTimeout   time.Duration // an actor idle this long is evicted; 0 never
 	MaxActors     int           // live actors at most; least recently used evicted first
-	Jobs          int           // handler calls in flight at once
+	Jobs          int           // handler processes per aggregate type
 	Log           *slog.Logger
 	Now           func() time.Time // clock for event timestamps; time.Now if nil
 }
@@ -34,6 +34,11 @@ const (
 	DefaultMaxActors     = 1024
 )
 
+// pipelineDepth is how many requests the engine keeps in flight per
+// handler process: requests for different instances are independent, and a
+// handler that reads many at once answers them with one write.
+const pipelineDepth = 32
+
 // maxBatch bounds how many queued commands an actor handles under one lock,
 // so another process waiting on the same instance gets its turn.
 const maxBatch = 256
@@ -43,7 +48,7 @@ const maxBatch = 256
 type Engine struct {
 	cfg    Config
 	commit *committer
-	jobs   chan struct{} // semaphore bounding handler work in flight
+	jobs   chan struct{} // semaphore bounding handler requests in flight
 
 	mu     sync.Mutex
 	actors map[record.StreamID]*list.Element // of *actor
@@ -74,7 +79,7 @@ func New(cfg Config) *Engine {
 	e := &Engine{
 		cfg:         cfg,
 		commit:      newCommitter(cfg.Root.Dir),
-		jobs:        make(chan struct{}, cfg.Jobs),
+		jobs:        make(chan struct{}, cfg.Jobs*pipelineDepth),
 		actors:      make(map[record.StreamID]*list.Element),
 		lru:         list.New(),
 		stopJanitor: make(chan struct{}),

@@ -79,9 +79,40 @@ func Pipe(stop context.Context, in io.Reader, submit func(line []byte) *Pending,
 		}
 	}()
 	defer close(quit)
+	// finish emits what was already submitted, then stops.
+	finish := func() error {
+		// The reader may be blocked queueing a line it submitted: keep
+		// taking outcomes until it lets go of the gate.
+		for !gate.TryLock() {
+			select {
+			case s, ok := <-slots:
+				if ok {
+					if err := emit(Outcome{Line: s.line, Input: s.input, Result: s.p.Wait()}); err != nil {
+						return err
+					}
+				}
+			case <-time.After(time.Millisecond):
+			}
+		}
+		stopped = true
+		gate.Unlock()
+		for _, s := range drain(slots) {
+			if err := emit(Outcome{Line: s.line, Input: s.input, Result: s.p.Wait()}); err != nil {
+				return err
+			}
+		}
+		return flush()
+	}
 	for {
 		var s slot
 		var ok bool
+		select {
+		case <-stop.Done():
+			// Checked first: with fast input a slot is always ready, and
+			// a stop must not wait for the input to end.
+			return finish()
+		default:
+		}
 		select {
 		case s, ok = <-slots:
 		default:
@@ -91,28 +122,7 @@ func Pipe(stop context.Context, in io.Reader, submit func(line []byte) *Pending,
 			select {
 			case s, ok = <-slots:
 			case <-stop.Done():
-				// Finish what was already submitted, then stop.
-				// The reader may be blocked queueing a line it submitted:
-				// keep taking outcomes until it lets go of the gate.
-				for !gate.TryLock() {
-					select {
-					case s, ok := <-slots:
-						if ok {
-							if err := emit(Outcome{Line: s.line, Input: s.input, Result: s.p.Wait()}); err != nil {
-								return err
-							}
-						}
-					case <-time.After(time.Millisecond):
-					}
-				}
-				stopped = true
-				gate.Unlock()
-				for _, s := range drain(slots) {
-					if err := emit(Outcome{Line: s.line, Input: s.input, Result: s.p.Wait()}); err != nil {
-						return err
-					}
-				}
-				return flush()
+				return finish()
 			}
 		}
 		if !ok {

@@ -1,6 +1,8 @@
 package record
 
 import (
+	"bytes"
+	"slices"
 	"errors"
 	"fmt"
 	"strings"
@@ -147,9 +149,73 @@ func decodeReason(line []byte, err error) string {
 	if !Valid(line) {
 		return fmt.Sprintf("malformed JSON %s: %s", Quote(truncate(string(line), 60)), syntaxReason(line))
 	}
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "json: ")
-	return "wrong field type: " + msg
+	if reason := fieldTypeReason(line, ""); reason != "" {
+		return reason
+	}
+	return "wrong field type: " + strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// fieldKinds says what JSON each known field must hold, so a wrong type is
+// reported as the field, its value and what it should be rather than as
+// the decoder's view of Go types.
+var fieldKinds = map[string]string{
+	"aggregate_type": "a string", "instance_id": "a string", "command_id": "a string",
+	"type": "a string", "id": "a string", "actor": "a string", "hash": "a string",
+	"correlation_id": "a string", "source_device": "a string",
+	"expected_version": "a non-negative integer", "version": "a non-negative integer",
+	"offset": "a non-negative integer", "ts": "an integer",
+	"context": "an object", "metadata": "an object", "command": "an object", "event": "an object",
+}
+
+// fieldTypeReason finds the first known field of the object in line whose
+// value is of the wrong JSON type, looking into "context"; "" if none.
+func fieldTypeReason(line []byte, prefix string) string {
+	var fields map[string]RawMessage
+	if Unmarshal(line, &fields) != nil {
+		return ""
+	}
+	for _, name := range sortedKeys(fields) {
+		v := fields[name]
+		want, known := fieldKinds[name]
+		if !known || IsNull(v) {
+			continue
+		}
+		if !hasKind(v, want) {
+			return fmt.Sprintf("%s%s %s is not %s", prefix, name, truncate(string(v), 40), want)
+		}
+		if name == "context" {
+			if r := fieldTypeReason(v, "context."); r != "" {
+				return r
+			}
+		}
+	}
+	return ""
+}
+
+func hasKind(v []byte, want string) bool {
+	v = bytes.TrimSpace(v)
+	switch want {
+	case "a string":
+		return v[0] == '"'
+	case "an object":
+		return v[0] == '{'
+	case "an integer", "a non-negative integer":
+		var n float64
+		if Unmarshal(v, &n) != nil || n != float64(int64(n)) {
+			return false
+		}
+		return want == "an integer" || n >= 0
+	}
+	return true
+}
+
+func sortedKeys(m map[string]RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // syntaxReason names the first thing wrong with a line that is not JSON.

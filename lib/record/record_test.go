@@ -21,8 +21,10 @@ func TestParseEnvelope(t *testing.T) {
 		{"no id", `{"aggregate_type":"c","command":{}}`, EnvelopeDefaults{}, "missing instance_id"},
 		{"no command", `{"aggregate_type":"c","instance_id":"a"}`, EnvelopeDefaults{}, "missing command"},
 		{"command not object", `{"aggregate_type":"c","instance_id":"a","command":"Inc"}`, EnvelopeDefaults{}, "command must be a JSON object"},
-		{"wrong field type", `{"aggregate_type":1,"instance_id":"a","command":{}}`, EnvelopeDefaults{}, "wrong field type"},
-		{"bad expected_version", `{"aggregate_type":"c","instance_id":"a","command":{},"expected_version":-1}`, EnvelopeDefaults{}, "wrong field type"},
+		{"wrong field type", `{"aggregate_type":1,"instance_id":"a","command":{}}`, EnvelopeDefaults{}, "aggregate_type 1 is not a string"},
+		{"negative expected_version", `{"aggregate_type":"c","instance_id":"a","command":{},"expected_version":-1}`, EnvelopeDefaults{}, "expected_version -1 is not a non-negative integer"},
+		{"string expected_version", `{"aggregate_type":"c","instance_id":"a","command":{},"expected_version":"three"}`, EnvelopeDefaults{}, `expected_version "three" is not a non-negative integer`},
+		{"bad context actor", `{"aggregate_type":"c","instance_id":"a","command":{},"context":{"actor":7}}`, EnvelopeDefaults{}, "context.actor 7 is not a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

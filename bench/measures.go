@@ -1,0 +1,26 @@
+package main
+
+// Measure is one named measurement. Run does the work (usually starting
+// the programs under Env.Bin on a fresh root from Env.NewDir), prints the
+// command lines it ran with Env.Cmd, and reports figures with Env.Add.
+type Measure struct {
+	Key   string // what -only selects: short, no commas
+	Title string
+	Run   func(*Env) error
+}
+
+// measures is the registry, in the order a full run goes through it. To add
+// a measurement, write its Run function in a file of its own and add a line
+// here. Keys a-e are the targets of issue 2; later ones, planned:
+//
+//	watch      fold-watch --follow live latency p50/p99
+//	project    fold-project no-op catch-up over 100,000 streams; projection throughput
+//	pm         fold-pm | fold-exec end-to-end ratio
+var measures = []Measure{
+	{"a", "commands/s, --sync each, one instance, vs. the raw fdatasync loop", measureSyncEach},
+	{"b", "commands/s, --sync batch, across 1,000 instances (cold, then warm)", measureSyncBatch},
+	{"sync", "syncfs(2) vs. fdatasyncs over many dirty files (what group commit costs)", measureSyncfs},
+	{"c", "commands/s, --sync none, across 1,000 instances (cold, then warm)", measureSyncNone},
+	{"d", "replay: events/s rebuilding one instance from a 1,000,000-event log", measureReplay},
+	{"e", "peak RSS of a run touching 100,000 distinct instances", measureRSS},
+}

@@ -1,0 +1,52 @@
+package app
+
+import (
+	"runtime"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fold-es/fold/lib/exec"
+	"github.com/fold-es/fold/lib/handler"
+)
+
+// HandlerBase is what every handler a run starts shares: the request
+// timeout (--handler-timeout), stderr passed through, and the protocol copy
+// on stderr when FOLD_DEBUG contains "protocol".
+func HandlerBase(c *cli.Context, env Env) handler.Config {
+	cfg := handler.Config{Timeout: c.Duration("handler-timeout"), Stderr: env.Stderr}
+	if strings.Contains(env.Getenv("FOLD_DEBUG"), "protocol") {
+		cfg.Debug = env.Stderr
+	}
+	return cfg
+}
+
+// EngineFlags are the flags of the command bus, for the programs that run
+// commands: fold-exec, and fold-pm --dispatch and retry. Each program
+// defines --lock-timeout itself, since what it waits for differs.
+func EngineFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "sync", Value: string(exec.SyncBatch), Usage: "when events become durable: each (fdatasync per command), batch (group commit), none"},
+		&cli.IntFlag{Name: "snapshot-every", Value: exec.DefaultSnapshotEvery, Usage: "save an instance's snapshot after this many new events (0: never)"},
+		&cli.DurationFlag{Name: "idle-timeout", Value: exec.DefaultIdleTimeout, Usage: "free an instance's cached state after this long unused"},
+		&cli.IntFlag{Name: "max-actors", Value: exec.DefaultMaxActors, Usage: "instances kept cached at most (least recently used evicted)"},
+		&cli.IntFlag{Name: "jobs", Value: runtime.NumCPU(), Usage: "handler requests in flight at once"},
+	}
+}
+
+// EngineConfig reads EngineFlags and --lock-timeout into an engine's
+// configuration, with pools as its routes.
+func EngineConfig(c *cli.Context, cm Common, pools map[string]*handler.Pool) (exec.Config, error) {
+	mode, err := exec.ParseSyncMode(c.String("sync"))
+	if err != nil {
+		return exec.Config{}, UsageError(err.Error())
+	}
+	return exec.Config{
+		Root: cm.Root, Routes: pools, Sync: mode, SnapshotEvery: c.Int("snapshot-every"),
+		LockTimeout: c.Duration("lock-timeout"), IdleTimeout: c.Duration("idle-timeout"),
+		MaxActors: c.Int("max-actors"), Jobs: Jobs(c), Log: cm.Log,
+	}, nil
+}
+
+// Jobs is --jobs, at least 1.
+func Jobs(c *cli.Context) int { return max(c.Int("jobs"), 1) }
