@@ -75,7 +75,9 @@ func (f File) Load() (cp record.Checkpoint, found bool, err error) {
 		if c.Offset < 0 {
 			return cp, false, &BadError{Path: f.Path, Err: fmt.Errorf("cursor %s has a negative offset", record.Quote(k))}
 		}
-		cp.Cursors[k] = c
+	}
+	if raw.Cursors != nil {
+		cp.Cursors = raw.Cursors
 	}
 	return cp, true, nil
 }

@@ -144,7 +144,23 @@ func (s *stream) process(batch []*job) {
 		s.failAll(outs, err)
 		return
 	}
+	if s.e.cfg.Sync == SyncEach {
+		s.eager = newSyncer(s.w, len(outs))
+	}
 	s.decideAll(ctx, outs)
+	if s.eager != nil {
+		err, at := s.eager.wait()
+		s.eager = nil
+		if err != nil {
+			for k := at; k < len(outs); k++ {
+				if len(outs[k].recs) > 0 {
+					outs[k].recs, outs[k].f = nil, failWith(KindIO, err)
+				}
+			}
+			s.reset()
+			return
+		}
+	}
 	if err := s.appendLocked(outs); err != nil {
 		s.failAll(outs, err)
 		return
@@ -197,6 +213,19 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 	return false
 }
 
+// writeEager appends the lines just decided for outcome i and queues their
+// sync; it reports whether the write succeeded.
+func (s *stream) writeEager(i int) bool {
+	size := s.tail.Offset - int64(len(s.pendingLines))
+	if err := s.w.AppendLocked(s.pendingLines, size); err != nil {
+		s.e.cfg.Log.Error("append", "stream", s.id.String(), "err", err)
+		return false
+	}
+	s.pendingLines = s.pendingLines[:0]
+	s.eager.reqs <- i
+	return true
+}
+
 // failAll fails every job of the batch that has not already failed on its
 // own, and drops the cache, which may no longer match the log.
 func (s *stream) failAll(outs []outcome, err error) {
@@ -225,6 +254,15 @@ func (s *stream) decideAll(ctx context.Context, outs []outcome) bool {
 		}
 		if len(o.recs) > 0 {
 			anything = true
+			if s.eager != nil && !s.writeEager(i) {
+				// The write failed: the log is as it was before this
+				// command; later ones are not tried.
+				for k := i; k < len(outs); k++ {
+					outs[k].recs, outs[k].f = nil, fail(KindIO, "append to %s failed; command not applied", s.id)
+				}
+				s.reset()
+				return false
+			}
 		}
 	}
 	return anything

@@ -38,7 +38,8 @@ const syncfsThreshold = 4
 // fdatasync; many files get one syncfs(2), which also covers the new
 // directories and registry lines of streams created in the group.
 type committer struct {
-	rootFD int // an open descriptor on the root, for syncfs
+	rootDir string
+	rootFD  int // an open descriptor on the root, for syncfs; -1 until it exists
 
 	mu      sync.Mutex
 	pending []*commitReq
@@ -52,11 +53,18 @@ type commitReq struct {
 }
 
 func newCommitter(rootDir string) *committer {
-	c := &committer{rootFD: -1}
-	if fd, err := unix.Open(rootDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		c.rootFD = fd
+	return &committer{rootDir: rootDir, rootFD: -1}
+}
+
+// openRoot opens the root on first need: a run may start before the
+// root exists. Only the committer loop calls it.
+func (c *committer) openRoot() int {
+	if c.rootFD < 0 {
+		if fd, err := unix.Open(c.rootDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			c.rootFD = fd
+		}
 	}
-	return c
+	return c.rootFD
 }
 
 func (c *committer) close() {
@@ -101,7 +109,11 @@ func (c *committer) flush(group []*commitReq) error {
 	for _, r := range group {
 		files[r.w] = true
 	}
-	if len(files) >= syncfsThreshold && c.rootFD >= 0 {
+	dirs := 0
+	for _, r := range group {
+		dirs += len(r.dirs)
+	}
+	if len(files)+dirs >= syncfsThreshold && c.openRoot() >= 0 {
 		for {
 			err := unix.Syncfs(c.rootFD)
 			if err == unix.EINTR {

@@ -29,10 +29,7 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	if env.ExpectedVersion != nil && *env.ExpectedVersion != s.tail.Version {
 		return nil, fail(KindConflict, "expected_version %d but %s is at version %d", *env.ExpectedVersion, s.id, s.tail.Version)
 	}
-	req, err := record.Marshal(handler.HandleRequest{
-		Op: "handle", AggregateType: s.id.Type, InstanceID: s.id.ID, Version: s.tail.Version,
-		State: s.state, Command: env.Command, Context: env.Context,
-	})
+	req, err := appendHandleRequest(nil, s.id, s.tail.Version, s.state, env)
 	if err != nil {
 		return nil, fail(KindInvalid, "encode handle request: %w", err)
 	}
@@ -58,7 +55,7 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 		return nil, fail(KindInvalid, "context: %w", err)
 	}
 	now := s.e.cfg.Now().Unix()
-	lines := make([]record.RawMessage, 0, len(ans.Events))
+	lines := make([][]byte, 0, len(ans.Events))
 	recs := make([]record.Record, 0, len(ans.Events))
 	for _, out := range ans.Events {
 		lines = append(lines, record.AppendEvent(nil, record.Event{
@@ -108,7 +105,7 @@ func (s *stream) injectOne(j *job) ([]record.Record, *Failure) {
 	}
 	line := record.AppendEvent(nil, ev)
 	if s.hasSt {
-		st, err := s.apply(j.ctx, []record.RawMessage{line})
+		st, err := s.apply(j.ctx, [][]byte{line})
 		if err != nil {
 			return nil, failWith(KindHandlerFailed, err)
 		}
@@ -126,7 +123,6 @@ func (s *stream) stage(line []byte) record.Record {
 	s.tail = eventlog.Tail{
 		Offset: start + int64(len(line)) + 1, Hash: hash, LastStart: start, Version: s.tail.Version + 1,
 	}
-	s.since++
 	s.noteIDs(line)
 	return record.Record{
 		AggregateType: s.id.Type, InstanceID: s.id.ID, Version: s.tail.Version,
@@ -149,7 +145,9 @@ func (s *stream) appendLocked(outs []outcome) error {
 			return err
 		}
 		if s.e.cfg.Sync == SyncBatch {
-			return s.e.commit.sync(s.w, nil)
+			dirs := s.newDirs
+			s.newDirs = nil
+			return s.e.commit.sync(s.w, dirs)
 		}
 		return nil
 	}

@@ -25,6 +25,10 @@ func WriteFileAtomic(path string, data []byte, durable bool) (err error) {
 			_ = os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes the file private; the file it replaces was not.
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if _, err = tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

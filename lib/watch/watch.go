@@ -66,7 +66,8 @@ type Source struct {
 	// so it may drop the consumer's cursor for it. Nil, or an error
 	// returned, stops the read with that error.
 	OnRewritten func(*RewrittenError) error
-	// Progress, when set, is called during a catch-up after each stream.
+	// Progress, when set, is called during a catch-up after each stream
+	// and each batch, on the goroutine that calls fn.
 	Progress func(Progress)
 	// Log receives debug and warning messages (a fallback to polling, a
 	// lost notification); nil discards them.
@@ -90,7 +91,7 @@ type Batch struct {
 type Progress struct {
 	Streams int   // streams selected
 	Done    int   // streams read
-	Records int64 // records delivered or queued so far
+	Records int64 // records read so far
 }
 
 func (s *Source) log() *slog.Logger {

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fold-es/fold/lib/app"
+	"github.com/fold-es/fold/lib/exec"
+)
+
+const description = `Reacts to event records of the subscribed aggregate types, read from the
+root (or from stdin with --stdin), one record at a time, through the process
+manager's handler (the "react" op), and prints the commands it returns as
+command envelopes on stdout, for fold-exec to run:
+
+   {"aggregate_type":"inventory","instance_id":"widget","command":{…},
+    "context":{"actor":"fold-pm:fulfil","correlation_id":"…"},
+    "command_id":"fold-pm:fulfil/order/o-1/1/0"}
+
+Each command_id comes from the process manager's name, the record's stream and
+version, and the command's index, so a command printed again after a crash is
+dropped by fold-exec: the effect is exactly once. The checkpoint
+(process_managers/NAME/checkpoint.json) is saved only after the commands were
+flushed. With --dispatch the commands are run in-process, as fold-exec would,
+and the event records they append are printed instead; commands that fail go
+to process_managers/NAME/dead_letters.jsonl.
+
+EXAMPLES:
+   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f fulfil.jq' |
+     fold-exec --handler order='jq --unbuffered -c -f order.jq' --handler inventory='sh inventory.sh' \
+               --rejects "$FOLD_ROOT/process_managers/fulfil/dead_letters.jsonl"
+
+   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f fulfil.jq' \
+     --dispatch --handler order='jq --unbuffered -c -f order.jq' --handler inventory='sh inventory.sh'
+
+   fold-pm dead-letters --name fulfil
+   fold-pm retry --name fulfil --handler shipping='sh shipping.sh'
+
+` + app.ExitStatusHelp + `
+   fold-pm exits 1 when it dead-lettered a command or the handler failed on a
+   record, and 75 when another run holds the process manager's lock.`
+
+// runFlags are the flags of a run that executes commands: --dispatch, and
+// retry.
+func runFlags(lockUsage string) []cli.Flag {
+	flags := []cli.Flag{
+		&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "fail a request the handler has not answered in this long"},
+		&cli.DurationFlag{Name: "lock-timeout", Value: exec.DefaultLockTimeout, Usage: lockUsage},
+	}
+	return append(flags, app.EngineFlags()...)
+}
+
+func nameFlag() cli.Flag {
+	return &cli.StringFlag{Name: "name", Usage: "the process manager's `NAME`: its files are in process_managers/NAME/"}
+}
+
+func newApp(env app.Env) *cli.App {
+	flags := append(app.CommonFlags(), nameFlag(),
+		&cli.StringSliceFlag{Name: "subscribe", Usage: "react to records of these aggregate `TYPES` (T1,T2; repeatable)"},
+		&cli.StringSliceFlag{Name: "handler", Usage: "`CMD`: the process manager's handler; TYPE=CMD routes commands for TYPE (with --dispatch; repeatable)"},
+		&cli.BoolFlag{Name: "dispatch", Usage: "run the commands in-process through the TYPE=CMD handlers and print the records they append"},
+		&cli.BoolFlag{Name: "stdin", Usage: "read event records from stdin (a pipe from fold-watch or fold-exec) instead of the root"},
+		&cli.BoolFlag{Name: "follow", Usage: "after catching up, keep reacting to records as they are appended"},
+		&cli.BoolFlag{Name: "rebuild", Usage: "start from an empty state and no cursors: react to every record again (commands keep their ids)"},
+		&cli.DurationFlag{Name: "poll", Usage: "with --follow, look for new records this often instead of using file notifications"},
+	)
+	flags = append(flags, runFlags("wait this long for the process manager, or an instance, locked by another run")...)
+	return &cli.App{
+		Usage:                     "react to events with a process manager and emit or dispatch its commands",
+		UsageText:                 "fold-pm --name N --subscribe T1,T2 --handler CMD [--dispatch --handler TYPE=CMD…] [--stdin] [--follow]\nfold-pm dead-letters --name N\nfold-pm retry --name N --handler TYPE=CMD…",
+		Description:               description,
+		Flags:                     flags,
+		DisableSliceFlagSeparator: true,
+		Action:                    func(c *cli.Context) error { return runPM(c, env) },
+		Commands: []*cli.Command{
+			{
+				Name:   "dead-letters",
+				Usage:  "print the process manager's dead letters, {\"envelope\",\"error\",\"ts\"} lines",
+				Flags:  append(app.CommonFlags(), nameFlag()),
+				Action: func(c *cli.Context) error { return runDeadLetters(c, env) },
+			},
+			{
+				Name:  "retry",
+				Usage: "send the dead letters again; keep only those that fail again",
+				Flags: append(append(app.CommonFlags(), nameFlag(),
+					&cli.StringSliceFlag{Name: "handler", Usage: "`TYPE=CMD` routes commands for TYPE to a handler (repeatable)"}),
+					runFlags("wait this long for the process manager, or an instance, locked by another run")...),
+				Action: func(c *cli.Context) error { return runRetry(c, env) },
+			},
+		},
+	}
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fold-es/fold/lib/app"
+	"github.com/fold-es/fold/lib/checkpoint"
+	"github.com/fold-es/fold/lib/handler"
+	"github.com/fold-es/fold/lib/projection"
+	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
+	"github.com/fold-es/fold/lib/watch"
+)
+
+func runProject(c *cli.Context, env app.Env) error {
+	if c.NArg() > 0 {
+		return app.UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
+	}
+	cm, err := app.ParseCommon(c, env)
+	if err != nil {
+		return err
+	}
+	name := c.String("name")
+	if name == "" {
+		return &app.ExitError{Code: app.ExitUsage, Message: "--name is required",
+			Hint: "name the projection: its checkpoint is projections/NAME/checkpoint.json"}
+	}
+	if err := store.CheckName("name", name); err != nil {
+		return app.UsageError("--name: " + err.Error())
+	}
+	cp := checkpoint.At(cm.Root.ProjectionDir(name))
+	if c.Bool("show") {
+		for _, f := range []string{"stdin", "follow", "rebuild", "poll"} {
+			if c.IsSet(f) {
+				return app.UsageError(fmt.Sprintf("--show does not run anything: --%s makes no sense with it", f))
+			}
+		}
+		return show(cp, name, env)
+	}
+	cmd := c.String("handler")
+	if strings.TrimSpace(cmd) == "" {
+		return &app.ExitError{Code: app.ExitUsage, Message: "no handler given",
+			Hint: "give --handler CMD, e.g. --handler 'jq --unbuffered -c -f totals.jq'"}
+	}
+	types, err := subscriptions(c.StringSlice("subscribe"))
+	if err != nil {
+		return err
+	}
+	follow, fromStdin := c.Bool("follow"), c.Bool("stdin")
+	switch {
+	case c.IsSet("poll") && (!follow || fromStdin):
+		return app.UsageError("--poll needs --follow and the root (not --stdin)")
+	case c.Int("batch") < 1:
+		return app.UsageError(fmt.Sprintf("--batch %d is not a positive number", c.Int("batch")))
+	}
+
+	stop, cancel := app.SignalContext(c.Context)
+	defer cancel()
+	// A closed stdout must be an error to handle, not a silent death, so
+	// what was applied is saved.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
+	if f, ok := env.Stdout.(*os.File); ok && follow {
+		go func(hup <-chan struct{}) {
+			select {
+			case <-hup:
+				cancel()
+			case <-stop.Done():
+			}
+		}(watch.Hangup(stop, f))
+	}
+
+	cfg := handler.Config{Command: cmd, Timeout: c.Duration("handler-timeout"), Stderr: env.Stderr,
+		Env: []string{"FOLD_ROLE=projection", "FOLD_ROOT=" + cm.Root.Dir, "FOLD_NAME=" + name}}
+	if strings.Contains(env.Getenv("FOLD_DEBUG"), "protocol") {
+		cfg.Debug = env.Stderr
+	}
+	pool := handler.NewPool(cfg, 1)
+	defer pool.Close()
+
+	r := &runner{name: name, cm: cm, work: c.Context, cp: &cp, follow: follow,
+		out: bufio.NewWriterSize(env.Stdout, 64<<10)}
+	if !fromStdin && !follow && !cm.Root.Exists() {
+		// Nothing to read, and a reader never creates a root: show the
+		// handler's initial state without saving it.
+		r.proj = projection.New(name, pool, checkpoint.Empty())
+		r.cp = nil
+		return r.finish(nil)
+	}
+	unlock, err := cp.Lock(stop, c.Duration("lock-timeout"))
+	if err != nil {
+		if errors.Is(err, checkpoint.ErrBusy) {
+			return &app.ExitError{Code: app.ExitRetryable,
+				Message: fmt.Sprintf("projection %s is in use: %v", record.Quote(name), err),
+				Hint:    "wait for the other run to end, or give a longer --lock-timeout"}
+		}
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return app.Fatal(err)
+	}
+	defer unlock()
+	loaded := checkpoint.Empty()
+	if !c.Bool("rebuild") {
+		if loaded, _, err = cp.Load(); err != nil {
+			return &app.ExitError{Code: app.ExitFatal, Message: err.Error(),
+				Hint: "--rebuild replays every record and replaces it"}
+		}
+	}
+	r.proj = projection.New(name, pool, loaded)
+	if c.Bool("rebuild") {
+		r.proj.Reset()
+	}
+	if fromStdin {
+		return r.finish(r.fromStdin(stop, env.Stdin, types, c.Int("batch")))
+	}
+	src := &watch.Source{Root: cm.Root, Types: types, MaxBatch: c.Int("batch"), Poll: c.Duration("poll"), Log: cm.Log,
+		OnCorrupt: r.corrupt}
+	if f, ok := env.Stderr.(*os.File); ok && isTerminal(f) {
+		r.progress = newProgress(f, name)
+		src.Progress = r.progress.update
+	}
+	return r.finish(r.fromRoot(stop, src))
+}
+
+// subscriptions reads --subscribe T1,T2 (repeatable).
+func subscriptions(values []string) ([]string, error) {
+	var types []string
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t == "" {
+				continue
+			}
+			if err := store.CheckName("aggregate_type", t); err != nil {
+				return nil, app.UsageError("--subscribe: " + err.Error())
+			}
+			types = append(types, t)
+		}
+	}
+	return types, nil
+}
+
+// show prints the saved state.
+func show(cp checkpoint.File, name string, env app.Env) error {
+	saved, found, err := cp.Load()
+	if err != nil {
+		return app.Fatal(err)
+	}
+	if !found {
+		return &app.ExitError{Code: app.ExitFailed,
+			Message: fmt.Sprintf("projection %s has never run (no %s)", record.Quote(name), record.Quote(cp.Path)),
+			Hint:    "run it first: fold-project --name " + name + " --handler CMD"}
+	}
+	_, err = fmt.Fprintf(env.Stdout, "%s\n", saved.State)
+	if err != nil && !errors.Is(err, syscall.EPIPE) {
+		return app.Fatal(err)
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package exec
+
+import "github.com/fold-es/fold/lib/eventlog"
+
+// syncer makes a batch's appends durable one command at a time on its own
+// goroutine (--sync each), so that deciding and writing the next command
+// overlaps the fdatasync of the last instead of waiting for it. Every
+// command still gets its own fdatasync, issued after its write, and no
+// record is released before the batch's syncs are done.
+type syncer struct {
+	w    *eventlog.File
+	reqs chan int // indexes of outcomes whose lines were written
+	done chan struct{}
+
+	// Set by the goroutine, read after done.
+	err       error
+	failedAt  int // first outcome whose sync failed
+	hadFailed bool
+}
+
+func newSyncer(w *eventlog.File, n int) *syncer {
+	sy := &syncer{w: w, reqs: make(chan int, n), done: make(chan struct{})}
+	go func() {
+		defer close(sy.done)
+		for i := range sy.reqs {
+			if sy.hadFailed {
+				continue
+			}
+			if err := sy.w.Sync(); err != nil {
+				sy.err, sy.failedAt, sy.hadFailed = err, i, true
+			}
+		}
+	}()
+	return sy
+}
+
+// wait returns once every queued sync is done: the first failure, and the
+// outcome it failed at.
+func (sy *syncer) wait() (err error, failedAt int) {
+	close(sy.reqs)
+	<-sy.done
+	return sy.err, sy.failedAt
+}

@@ -1,0 +1,123 @@
+package pm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/fold-es/fold/lib/record"
+)
+
+// LettersFile is the dead letters' name inside a process manager's
+// directory.
+const LettersFile = "dead_letters.jsonl"
+
+// Letters is a dead-letter file: one {"envelope","error","ts"} object per
+// line, the format fold-exec --rejects appends too, so a pipe into
+// fold-exec can keep a process manager's dead letters in the same place.
+type Letters struct {
+	Path string
+}
+
+// LettersAt returns the dead letters kept in dir, e.g.
+// store.Root.ProcessManagerDir(name).
+func LettersAt(dir string) Letters {
+	return Letters{Path: filepath.Join(dir, LettersFile)}
+}
+
+// Append adds letters in one write (O_APPEND, so lines from another
+// appender do not interleave with them) and makes them durable. The file
+// and its directory are created when missing.
+func (l Letters) Append(letters []record.DeadLetter) error {
+	if len(letters) == 0 {
+		return nil
+	}
+	var buf []byte
+	for _, dl := range letters {
+		if !record.Valid(dl.Envelope) {
+			dl.Envelope = record.InputValue(dl.Envelope)
+		}
+		b, err := record.Marshal(dl)
+		if err != nil {
+			return fmt.Errorf("encode dead letter: %w", err)
+		}
+		buf = append(append(buf, b...), '\n')
+	}
+	if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
+		return fmt.Errorf("write dead letters: %w", err)
+	}
+	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("write dead letters: %w", err)
+	}
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		return fmt.Errorf("write dead letters %s: %w", l.Path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync dead letters %s: %w", l.Path, err)
+	}
+	return f.Close()
+}
+
+// Letter is one line of a dead-letter file as read back.
+type Letter struct {
+	Line   int64             // 1-based line number in the file
+	Raw    []byte            // the line as stored
+	Letter record.DeadLetter // zero when Err is set
+	Err    error             // the line is not a dead letter
+}
+
+// Read returns the file's complete lines (a last line without its newline
+// is an append still in progress, or one that never finished) and the
+// offset just past them. A file that does not exist holds no letters.
+func (l Letters) Read() ([]Letter, int64, error) {
+	data, err := os.ReadFile(l.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read dead letters: %w", err)
+	}
+	end := int64(bytes.LastIndexByte(data, '\n') + 1)
+	return parseLetters(data[:end], 0), end, nil
+}
+
+// parseLetters splits data into letters, numbering lines after skip.
+func parseLetters(data []byte, skip int64) []Letter {
+	var out []Letter
+	n := skip
+	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
+		n++
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		lt := Letter{Line: n, Raw: line}
+		if err := record.Unmarshal(line, &lt.Letter); err != nil || !record.IsObject(line) {
+			lt.Letter = record.DeadLetter{}
+			lt.Err = fmt.Errorf("line %d is not a dead letter", n)
+		} else if record.IsNull(lt.Letter.Envelope) {
+			lt.Err = fmt.Errorf("line %d is a dead letter without an envelope", n)
+		}
+		out = append(out, lt)
+	}
+	return out
+}
+
+// readFrom returns the complete lines appended past offset since Read.
+func (l Letters) readFrom(offset int64) ([]byte, error) {
+	f, err := os.Open(l.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.NewSectionReader(f, offset, 1<<62))
+	if err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	return data[:bytes.LastIndexByte(data, '\n')+1], nil
+}

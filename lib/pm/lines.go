@@ -1,0 +1,145 @@
+package pm
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
+	"github.com/fold-es/fold/lib/watch"
+)
+
+// MaxLine is the longest input line Lines accepts.
+const MaxLine = 64 << 20
+
+// BadLine is an input line that is not an event record.
+type BadLine struct {
+	Line  int64  // 1-based
+	Input []byte // the line as read
+	Err   error
+}
+
+// lineItem is one input line on its way from the reading goroutine.
+type lineItem struct {
+	rec   record.Record
+	bad   *BadLine
+	fatal error
+}
+
+// Lines returns a Feed of the event records read from in, one JSON object
+// per line, as fold-exec and fold-watch print them: what fold-pm --stdin
+// reads. Blank lines are skipped; a line that is not a record, or names a
+// stream that cannot exist, is passed to bad and skipped. A batch holds
+// the records waiting when the previous one was done, at most max (0:
+// watch.DefaultMaxBatch), and is Idle when no more input was waiting, so a
+// slow trickle is reacted to promptly and a flood in large batches. The
+// cursors are not used: records they cover are the consumer's to skip,
+// since a pipe carries whatever its writer chose. The feed ends with the
+// input, or with ctx (a read in progress is then abandoned).
+func Lines(in io.Reader, max int, bad func(BadLine)) Feed {
+	if max <= 0 {
+		max = watch.DefaultMaxBatch
+	}
+	return func(ctx context.Context, _ map[string]record.Cursor, fn func(watch.Batch) error) error {
+		items := make(chan lineItem, max)
+		quit := make(chan struct{})
+		defer close(quit)
+		go readLines(in, items, quit)
+		recs := make([]record.Record, 0, max)
+		for {
+			var it lineItem
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case it, ok = <-items:
+				if !ok {
+					return nil
+				}
+			}
+			recs = recs[:0]
+			for ok {
+				switch {
+				case it.fatal != nil:
+					return it.fatal
+				case it.bad != nil:
+					if bad != nil {
+						bad(*it.bad)
+					}
+				default:
+					recs = append(recs, it.rec)
+				}
+				if len(recs) == max {
+					break
+				}
+				select {
+				case it, ok = <-items:
+					if !ok {
+						items = nil // ended: deliver what is here, then stop
+					}
+				default:
+					ok = false
+				}
+			}
+			if len(recs) > 0 {
+				if err := fn(watch.Batch{Records: recs, Idle: len(items) == 0}); err != nil {
+					return err
+				}
+			}
+			if items == nil {
+				return nil
+			}
+		}
+	}
+}
+
+// readLines parses in's lines until it ends, or until quit.
+func readLines(in io.Reader, items chan<- lineItem, quit <-chan struct{}) {
+	defer close(items)
+	send := func(it lineItem) bool {
+		select {
+		case items <- it:
+			return true
+		case <-quit:
+			return false
+		}
+	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), MaxLine)
+	var n int64
+	for sc.Scan() {
+		n++
+		if isBlank(sc.Bytes()) {
+			continue
+		}
+		line := append([]byte(nil), sc.Bytes()...) // the record keeps its event bytes
+		rec, err := record.ParseRecord(line)
+		if err == nil {
+			err = store.CheckStream(rec.Stream())
+		}
+		if err == nil && rec.Offset <= 0 {
+			err = fmt.Errorf("record has no offset: a cursor cannot be kept for it")
+		}
+		it := lineItem{rec: rec}
+		if err != nil {
+			it = lineItem{bad: &BadLine{Line: n, Input: line, Err: err}}
+		}
+		if !send(it) {
+			return
+		}
+	}
+	if err := sc.Err(); err != nil {
+		send(lineItem{fatal: fmt.Errorf("read input: line %d: %w", n+1, err)})
+	}
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,89 @@
+package pm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/watch"
+)
+
+func TestLinesParsesRecordsAndNamesBadLines(t *testing.T) {
+	good := string(record.AppendRecord(nil, rec("a", 1, "null")))
+	input := strings.Join([]string{
+		good,
+		"",
+		"   ",
+		`{"aggregate_type":"order"`,
+		`{"aggregate_type":"order","instance_id":"../x","version":1,"offset":10,"hash":"h","event":{"type":"X"}}`,
+		`{"aggregate_type":"order","instance_id":"b","version":1,"hash":"h","event":{"type":"X"}}`,
+		string(record.AppendRecord(nil, rec("a", 2, `{"k":"v"}`))),
+	}, "\n")
+	var bad []string
+	var got []record.Record
+	feed := Lines(strings.NewReader(input), 0, func(b BadLine) {
+		bad = append(bad, fmt.Sprintf("%d: %v", b.Line, b.Err))
+	})
+	err := feed(context.Background(), nil, func(b watch.Batch) error {
+		for _, r := range b.Records {
+			r.Event = append(record.RawMessage(nil), r.Event...)
+			got = append(got, r)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Version != 1 || got[1].Version != 2 || string(got[1].Event) != `{"type":"Happened","data":{"k":"v"},"ts":1}` {
+		t.Errorf("records: %+v", got)
+	}
+	want := []string{"4: malformed JSON", `5: instance_id "../x" is not a single path segment`, "6: record has no offset"}
+	if len(bad) != len(want) {
+		t.Fatalf("bad lines: %q", bad)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(bad[i], w) {
+			t.Errorf("bad line %q, want %q…", bad[i], w)
+		}
+	}
+}
+
+func TestLinesBatchesWhatIsWaiting(t *testing.T) {
+	pr, pw := io.Pipe()
+	feed := Lines(pr, 2, nil)
+	line := func(v uint64) string { return string(record.AppendRecord(nil, rec("a", v, "null"))) + "\n" }
+	var sizes []int
+	done := make(chan error, 1)
+	next := make(chan struct{})
+	go func() {
+		done <- feed(context.Background(), nil, func(b watch.Batch) error {
+			sizes = append(sizes, len(b.Records))
+			next <- struct{}{}
+			return nil
+		})
+	}()
+	// One line, alone: delivered without waiting for more.
+	io.WriteString(pw, line(1))
+	<-next
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(sizes) != 1 || sizes[0] != 1 {
+		t.Errorf("batches %v", sizes)
+	}
+}
+
+func TestLinesStopsWithTheContext(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := Lines(pr, 0, nil)(ctx, nil, func(watch.Batch) error { return nil })
+	if err != context.Canceled {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,0 +1,291 @@
+// Package pm runs process managers (sagas): it feeds event records, one at
+// a time, to a process manager's handler (the protocol's "react" op) and
+// delivers the commands it returns, either printed as envelopes for a
+// fold-exec downstream (Emitter) or run in-process through the command bus
+// (Dispatcher).
+//
+// Delivery is at least once and the effect exactly once. Each command gets
+// a command_id derived from the process manager's name, the record it
+// reacted to (stream and version) and its index among the commands
+// returned for that record (CommandID), so a command delivered again after
+// a crash is dropped by the stream it targets. That is why a react request
+// carries one record: the commands of a batch of records could not be
+// attributed to the record that caused each, and after a crash the same
+// records might be batched differently.
+//
+// The checkpoint (the handler's state and a cursor per stream) is saved
+// only after the commands of the records it covers were delivered: flushed
+// to the output, or executed and durable. A crash in between makes the
+// next run react to those records again and deliver the same commands with
+// the same ids. Commands that fail (an unknown aggregate type, a rejection,
+// a handler failure, an invalid envelope) become dead letters,
+// {"envelope","error","ts"} lines in process_managers/NAME/dead_letters.jsonl,
+// which Retry sends again.
+package pm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/fold-es/fold/lib/exec"
+	"github.com/fold-es/fold/lib/handler"
+	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/watch"
+)
+
+// Feed delivers records in batches, from cursors on: a watch.Source's
+// CatchUp or Follow, or Lines for records read from a pipe. It returns
+// fn's error, or ctx.Err() once ctx is done.
+type Feed func(ctx context.Context, cursors map[string]record.Cursor, fn func(watch.Batch) error) error
+
+// Saver keeps the checkpoint: a checkpoint.File.
+type Saver interface {
+	Save(record.Checkpoint) error
+}
+
+// Appender keeps dead letters durably: a Letters file.
+type Appender interface {
+	Append([]record.DeadLetter) error
+}
+
+// Config is how a process manager runs.
+type Config struct {
+	Name        string
+	Types       []string       // subscribed aggregate types; a record of another type is skipped
+	Handler     handler.Caller // the process manager's own handler
+	Sink        Sink
+	Checkpoint  Saver
+	DeadLetters Appender
+	// OnDeadLetter is told of each failure once it is a durable dead
+	// letter, so the program can report it. It may be nil.
+	OnDeadLetter func(Failure)
+	// SaveEvery bounds how often the checkpoint is saved while records
+	// keep coming (a save rewrites and fsyncs the whole file); it is also
+	// saved after every batch that ends a read (watch.Batch.Idle) and when
+	// the run ends. A crash costs at most this much reacting again. Zero
+	// saves after every batch.
+	SaveEvery time.Duration
+	Now       func() time.Time // dead letters' ts, and the clock of SaveEvery; time.Now if nil
+}
+
+// Stats counts what a Manager did.
+type Stats struct {
+	Records     int64 // records reacted to
+	Commands    int64 // commands delivered or dead-lettered
+	DeadLetters int64
+}
+
+// Manager is one process manager's state and cursors, and the loop that
+// moves them on. It is not safe for concurrent use.
+type Manager struct {
+	cfg      Config
+	state    record.RawMessage
+	cursors  map[string]record.Cursor
+	dirty    bool      // reacted to records since the last save
+	saved    time.Time // when the checkpoint was last saved
+	broken   bool      // delivery or saving failed: save nothing more
+	invalid  []Failure // commands that could not be sent, awaiting the next commit
+	stats    Stats
+	req      []byte // the react request, reused
+	wantType map[string]bool
+}
+
+// New returns a Manager starting from cp, a loaded checkpoint (or
+// checkpoint.Empty()); cp's cursors map is taken over.
+func New(cfg Config, cp record.Checkpoint) *Manager {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Manager{cfg: cfg, state: cp.State, cursors: cp.Cursors, saved: cfg.Now()}
+	if m.state == nil {
+		m.state = record.Null
+	}
+	if m.cursors == nil {
+		m.cursors = map[string]record.Cursor{}
+	}
+	if len(cfg.Types) > 0 {
+		m.wantType = make(map[string]bool, len(cfg.Types))
+		for _, t := range cfg.Types {
+			m.wantType[t] = true
+		}
+	}
+	return m
+}
+
+// State is the handler's state as of the last record reacted to.
+func (m *Manager) State() record.RawMessage { return m.state }
+
+// Cursors is a copy of the cursors as of the last record reacted to.
+func (m *Manager) Cursors() map[string]record.Cursor { return maps.Clone(m.cursors) }
+
+// Stats returns the counts so far.
+func (m *Manager) Stats() Stats { return m.stats }
+
+// ReactError is a record the handler failed to react to. Nothing of it was
+// applied: the checkpoint covers the records before it, and the next run
+// starts with it.
+type ReactError struct {
+	Stream  record.StreamID
+	Version uint64
+	Err     error
+}
+
+func (e *ReactError) Error() string {
+	return fmt.Sprintf("react to %s version %d: %v", record.Quote(e.Stream.String()), e.Version, e.Err)
+}
+
+// Unwrap returns the handler's error.
+func (e *ReactError) Unwrap() error { return e.Err }
+
+// Run reacts to the records feed delivers until it ends, delivering each
+// batch's commands and then saving (see Config.SaveEvery). When stop is
+// done it finishes the record in hand, delivers the commands so far,
+// saves, and returns nil. It returns a *ReactError when the handler failed
+// (what came before is saved), and any other error when reading, delivery
+// or saving failed (after a failed delivery or save, nothing more is
+// saved).
+func (m *Manager) Run(stop context.Context, feed Feed) error {
+	// Handler calls and dispatches are not cut short by a stop: the record
+	// in hand is finished.
+	work := context.WithoutCancel(stop)
+	err := feed(stop, maps.Clone(m.cursors), func(b watch.Batch) error {
+		return m.batch(stop, work, b)
+	})
+	if !m.broken {
+		// Every batch was delivered: what a throttled save left out is
+		// saved now, whatever ended the feed.
+		if cerr := m.commit(work, true); cerr != nil {
+			return cerr
+		}
+	}
+	if err != nil && stop.Err() != nil && errors.Is(err, stop.Err()) {
+		return nil
+	}
+	return err
+}
+
+// batch reacts to b's records one at a time, then commits.
+func (m *Manager) batch(stop, work context.Context, b watch.Batch) error {
+	var failed error
+	for _, rec := range b.Records {
+		if stop.Err() != nil {
+			break
+		}
+		if !m.wants(rec) {
+			continue
+		}
+		if err := m.react(work, rec); err != nil {
+			if _, ok := errors.AsType[*ReactError](err); !ok {
+				return err
+			}
+			failed = err
+			break
+		}
+		if err := m.cfg.Sink.Progress(); err != nil {
+			m.broken = true
+			return err
+		}
+	}
+	if err := m.commit(work, b.Idle || failed != nil || stop.Err() != nil); err != nil {
+		return err
+	}
+	if failed != nil {
+		return failed
+	}
+	return stop.Err()
+}
+
+// wants reports whether rec is for this process manager and new to it: a
+// pipe may carry other types, and records its cursors already cover, so
+// feeding it the same input twice changes nothing.
+func (m *Manager) wants(rec record.Record) bool {
+	if m.wantType != nil && !m.wantType[rec.AggregateType] {
+		return false
+	}
+	c, ok := m.cursors[rec.Stream().String()]
+	return !ok || rec.Offset > c.Offset
+}
+
+// react sends one record to the handler and hands its commands to the sink.
+func (m *Manager) react(ctx context.Context, rec record.Record) error {
+	// handler.React would do, but its encoder re-validates the state and
+	// the record, which are valid JSON already.
+	m.req = appendReact(m.req[:0], m.cfg.Name, m.state, rec)
+	line, err := m.cfg.Handler.Call(ctx, m.req)
+	var ans handler.ReactAnswer
+	if err == nil {
+		if ans, err = handler.ReactAnswerFrom(line); err != nil {
+			if e, ok := errors.AsType[*handler.Error](err); ok {
+				e.Handler = m.cfg.Handler.Name()
+			}
+		}
+	}
+	if err != nil {
+		return &ReactError{Stream: rec.Stream(), Version: rec.Version, Err: err}
+	}
+	for i, raw := range ans.Commands {
+		m.stats.Commands++
+		c, err := Prepare(m.cfg.Name, rec, i, raw)
+		if err != nil {
+			ce, _ := errors.AsType[*CommandError](err)
+			m.invalid = append(m.invalid, Failure{Origin: c.Origin, Envelope: raw, Kind: exec.KindInvalid, Err: ce.Err})
+			continue
+		}
+		if err := m.cfg.Sink.Add(ctx, c); err != nil {
+			m.broken = true
+			return err
+		}
+	}
+	m.state = ans.State
+	m.cursors[rec.Stream().String()] = record.Cursor{Offset: rec.Offset, Hash: rec.Hash}
+	m.dirty = true
+	m.stats.Records++
+	return nil
+}
+
+// commit delivers the commands so far, makes their failures durable dead
+// letters, and then, only then, saves the checkpoint: when force is set, or
+// when SaveEvery has passed since the last save.
+func (m *Manager) commit(ctx context.Context, force bool) (err error) {
+	defer func() {
+		if err != nil {
+			m.broken = true
+		}
+	}()
+	fs, err := m.cfg.Sink.Flush(ctx)
+	if err != nil {
+		return err
+	}
+	if len(m.invalid) > 0 {
+		fs = append(m.invalid, fs...)
+		m.invalid = nil
+	}
+	if len(fs) > 0 {
+		now := m.cfg.Now().Unix()
+		letters := make([]record.DeadLetter, len(fs))
+		for i, f := range fs {
+			letters[i] = record.DeadLetter{Envelope: f.Envelope, Error: f.Err.Error(), Ts: now}
+		}
+		if err := m.cfg.DeadLetters.Append(letters); err != nil {
+			return err
+		}
+		m.stats.DeadLetters += int64(len(fs))
+		if m.cfg.OnDeadLetter != nil {
+			for _, f := range fs {
+				m.cfg.OnDeadLetter(f)
+			}
+		}
+	}
+	now := m.cfg.Now()
+	if !m.dirty || !force && now.Sub(m.saved) < m.cfg.SaveEvery {
+		return nil
+	}
+	if err := m.cfg.Checkpoint.Save(record.Checkpoint{State: m.state, Cursors: m.cursors}); err != nil {
+		return err
+	}
+	m.dirty, m.saved = false, now
+	return nil
+}

@@ -1,0 +1,162 @@
+// Package projection folds event records into a read model through a
+// projection handler (the protocol's "project" op). A Projection holds the
+// state and the cursors that make its checkpoint; it skips the records
+// its cursors already cover, so feeding it the same records twice changes
+// nothing, and it changes nothing when the handler fails on a batch.
+package projection
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fold-es/fold/lib/handler"
+	"github.com/fold-es/fold/lib/record"
+)
+
+// Projection is one named projection's state and cursors. It is not safe
+// for concurrent use.
+type Projection struct {
+	name    string
+	h       handler.Caller
+	state   record.RawMessage
+	cursors map[string]record.Cursor
+	dirty   bool   // changed since the last Saved
+	req     []byte // the request buffer, reused
+}
+
+// New returns the projection name, served by h, starting from cp (a loaded
+// checkpoint, or checkpoint.Empty()). cp's cursors map is taken over.
+func New(name string, h handler.Caller, cp record.Checkpoint) *Projection {
+	p := &Projection{name: name, h: h}
+	p.load(cp)
+	return p
+}
+
+func (p *Projection) load(cp record.Checkpoint) {
+	p.state = cp.State
+	if p.state == nil {
+		p.state = record.Null
+	}
+	p.cursors = cp.Cursors
+	if p.cursors == nil {
+		p.cursors = map[string]record.Cursor{}
+	}
+}
+
+// Reset drops the state and cursors, for a rebuild. The projection is then
+// dirty: saving it records that it starts over.
+func (p *Projection) Reset() {
+	p.load(record.Checkpoint{})
+	p.dirty = true
+}
+
+// State is the current state (null until the handler has returned one).
+func (p *Projection) State() record.RawMessage { return p.state }
+
+// Cursors is the live cursor map, "type/id" → position just past the last
+// record applied; a watch.Source reads from it.
+func (p *Projection) Cursors() map[string]record.Cursor { return p.cursors }
+
+// Checkpoint returns the state and cursors to save.
+func (p *Projection) Checkpoint() record.Checkpoint {
+	return record.Checkpoint{State: p.state, Cursors: p.cursors}
+}
+
+// Dirty reports whether anything changed since the last Saved.
+func (p *Projection) Dirty() bool { return p.dirty }
+
+// Saved records that the current checkpoint is on disk.
+func (p *Projection) Saved() { p.dirty = false }
+
+// Covered reports whether r is at or before its stream's cursor: already
+// applied.
+func (p *Projection) Covered(r record.Record) bool {
+	c, ok := p.cursors[r.Stream().String()]
+	return ok && r.Offset <= c.Offset
+}
+
+// Apply sends the records its cursors do not cover to the handler in one
+// request and takes the state it answers, moving the cursors past them. It
+// reports how many records were sent and whether the state changed. When
+// the handler fails, nothing changes and the error names the handler.
+func (p *Projection) Apply(ctx context.Context, recs []record.Record) (applied int, changed bool, err error) {
+	p.req = append(p.req[:0], `{"op":"project","name":`...)
+	p.req = record.AppendString(p.req, p.name)
+	p.req = append(p.req, `,"state":`...)
+	p.req = append(p.req, p.state...)
+	p.req = append(p.req, `,"records":[`...)
+	// Records come grouped by stream: look the cursor up once per group.
+	var key string
+	var cur record.Cursor
+	var have bool
+	var last record.StreamID
+	for i, r := range recs {
+		if i == 0 || r.AggregateType != last.Type || r.InstanceID != last.ID {
+			last = r.Stream()
+			key = last.String()
+			cur, have = p.cursors[key]
+		}
+		if have && r.Offset <= cur.Offset {
+			continue
+		}
+		if applied > 0 {
+			p.req = append(p.req, ',')
+		}
+		p.req = record.AppendRecord(p.req, r)
+		applied++
+	}
+	if applied == 0 {
+		return 0, false, nil
+	}
+	p.req = append(p.req, "]}"...)
+	state, err := p.call(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	changed = !bytes.Equal(state, p.state)
+	p.state = state
+	// Only now, with the state taken, do the cursors move.
+	for _, r := range recs {
+		key := r.Stream().String()
+		if c, ok := p.cursors[key]; !ok || r.Offset > c.Offset {
+			p.cursors[key] = record.Cursor{Offset: r.Offset, Hash: r.Hash}
+		}
+	}
+	p.dirty = true
+	return applied, changed, nil
+}
+
+// Init asks the handler for its initial state (a project request with no
+// records) when the state is still null, so a projection that has seen no
+// record shows the handler's default rather than null.
+func (p *Projection) Init(ctx context.Context) error {
+	if !record.IsNull(p.state) {
+		return nil
+	}
+	ans, err := handler.Project(ctx, p.h, handler.ProjectRequest{Name: p.name, State: p.state})
+	if err != nil {
+		return fmt.Errorf("project: %w", err)
+	}
+	if !bytes.Equal(ans.State, p.state) {
+		p.state = ans.State
+		p.dirty = true
+	}
+	return nil
+}
+
+func (p *Projection) call(ctx context.Context) (record.RawMessage, error) {
+	line, err := p.h.Call(ctx, p.req)
+	if err != nil {
+		return nil, fmt.Errorf("project: %w", err)
+	}
+	ans, err := handler.ProjectAnswerFrom(line)
+	if err != nil {
+		if e, ok := errors.AsType[*handler.Error](err); ok && e.Handler == "" {
+			e.Handler = p.h.Name()
+		}
+		return nil, fmt.Errorf("project: %w", err)
+	}
+	return ans.State, nil
+}
