@@ -24,7 +24,7 @@ type stream struct {
 	loaded  bool          // tail and state reflect the log up to tail
 	tail    eventlog.Tail // cached position; moves ahead as events are decided
 	state   record.RawMessage
-	hasSt   bool // state is known (a handler exists and was consulted)
+	hasSt   bool   // state is known (a handler exists and was consulted)
 	snapVer uint64 // version the newest snapshot known covers
 	created bool
 

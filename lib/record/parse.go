@@ -2,9 +2,9 @@ package record
 
 import (
 	"bytes"
-	"slices"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 

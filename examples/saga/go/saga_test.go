@@ -39,7 +39,7 @@ func TestTwins(t *testing.T) {
 	}
 	twins := []struct {
 		role, aggType, twin string
-		requests         []string
+		requests            []string
 	}{
 		{"aggregate", "order", "jq -c -f " + dir + "/order.jq", []string{
 			handle(`null`, `{"type":"Place","data":{"sku":"widget","qty":2}}`),
