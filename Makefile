@@ -2,7 +2,6 @@
 GO      ?= go
 BIN     := bin
 PROGS   := fold-exec fold-watch fold-project fold-pm
-EXAMPLES:= counter-go
 
 .PHONY: all build demo test unit bats fuzz bench man clean
 
@@ -12,10 +11,13 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(wildcard-progs))
 	$(GO) build -o $(BIN)/counter-go ./examples/counter/go
+	$(GO) build -o $(BIN)/totals-go ./examples/totals/go
+	$(GO) build -o $(BIN)/saga-go ./examples/saga/go
 
 wildcard-progs = $(notdir $(wildcard cmd/*))
 
-# Runs the counter example end to end on a fresh root (./demo-root).
+# Runs the examples end to end on a fresh root (./demo-root): the counter,
+# its TotalCounter projection, and the order-fulfilment saga.
 demo: build
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/scripts/demo.sh
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh: the eventfold-es counter example driven through fold, end to end,
-# on a fresh root. Run it with `make demo` (which puts bin/ on PATH), or
+# on a fresh root: commands, states, the TotalCounter projection; then the
+# order-fulfilment saga (examples/scripts/saga.sh) on a root of its own. Run it with `make demo` (which puts bin/ on PATH), or
 # from the repository root with the fold programs on PATH.
 set -eu
 
@@ -42,3 +43,15 @@ fold-exec state --handler counter="$counter" --at-version 3 counter alpha
 say "the streams, and alpha's event log as stored"
 fold-exec streams
 cat "$root/streams/counter/alpha/app.jsonl"
+
+say "the TotalCounter projection over every counter (eventfold-es's example)"
+fold-project --name total-counter --subscribe counter --handler "jq --unbuffered -c -f $here/examples/counter/total_counter.jq"
+
+say "one more increment; the projection catches up from its checkpoint"
+echo '{"instance_id":"gamma","command":{"type":"Increment"}}' | fold-exec --type counter --handler "$counter" >/dev/null
+fold-project --name total-counter --subscribe counter --handler "jq --unbuffered -c -f $here/examples/counter/total_counter.jq"
+
+say "every event of type WasReset, straight from fold-watch and jq"
+fold-watch --type counter | jq -c 'select(.event.type == "WasReset") | {stream: "\(.aggregate_type)/\(.instance_id)", data: .event.data}'
+
+FOLD_ROOT="$root/saga" sh "$here/examples/scripts/saga.sh"
