@@ -107,16 +107,14 @@ func (s *stream) create() error {
 	return nil
 }
 
-// close saves a snapshot when enough events came since the last one, and
-// closes the log. "Enough" is a quarter of the cadence: an actor evicted
-// after a few events would otherwise rewrite a file per instance for almost
-// nothing (most of the cost of a run touching many instances once).
+// close saves a snapshot if events came since the last one, as eventfold-es
+// does when an actor exits, and closes the log.
 func (s *stream) close() error {
 	if s.w == nil {
 		return nil
 	}
 	var err error
-	if every := uint64(s.e.cfg.SnapshotEvery); s.loaded && s.hasSt && every > 0 && s.uncovered() > 0 && s.uncovered()*4 >= every {
+	if s.loaded && s.hasSt && s.e.cfg.SnapshotEvery > 0 && s.uncovered() > 0 {
 		err = s.saveSnapshot()
 	}
 	if cerr := s.w.Close(); err == nil {
