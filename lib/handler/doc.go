@@ -3,10 +3,11 @@
 //
 // On the tool's side, a Process runs one handler command line with
 // /bin/sh -c as a long-lived co-process and exchanges one JSON line per
-// request with it; a Pool keeps several of them for concurrent callers. The
-// package owns the exec.Cmd, the pipes and the framing, so the programs see
-// only requests, answers and typed errors. Handle, Apply, Project and React
-// add the typed requests and answers of the four ops on top of that.
+// request with it, pipelining the requests of concurrent callers; a Pool
+// keeps several of them. The package owns the exec.Cmd, the pipes and the
+// framing, so the programs see only requests, answers and typed errors.
+// Handle, Apply, Project and React add the typed requests and answers of
+// the four ops on top of that.
 //
 // On the handler's side, ServeAggregate, ServeProjection and
 // ServeProcessManager turn pure Go functions into a protocol loop, so a Go

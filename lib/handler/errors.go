@@ -1,8 +1,12 @@
 package handler
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"syscall"
 	"unicode/utf8"
 )
 
@@ -74,4 +78,77 @@ func quoteOutput(b []byte) string {
 		n--
 	}
 	return string(b[:n]) + "…"
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// clip copies enough of what a handler printed for an error to quote it.
+func clip(b []byte) []byte {
+	return append([]byte(nil), b[:min(len(b), maxQuoted+1)]...)
+}
+
+// isExit reports whether err means the handler went away: its stdout ended
+// or its stdin was closed under our write.
+func isExit(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE)
+}
+
+// notCalled is the error for a request whose context ended before it was
+// written.
+func (p *Process) notCalled(err error) error {
+	return &Error{Handler: p.name, Reason: "was not called: request cancelled", Err: err}
+}
+
+// cancelled is the error for a request whose context ended while it waited
+// for its answer.
+func (p *Process) cancelled(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Handler: p.name, Reason: "did not answer before the request's deadline", Err: err}
+	}
+	return &Error{Handler: p.name, Reason: "did not answer before the request was cancelled", Err: err}
+}
+
+func (p *Process) closedError(reason string) error {
+	return &Error{Handler: p.name, Reason: reason, Err: ErrClosed}
+}
+
+// failure turns a read error other than an exit into the error of the
+// request that was due. fromCtx says whether its deadline was the
+// context's rather than Config.Timeout.
+func (p *Process) failure(err error, out []byte, fromCtx bool) error {
+	e := &Error{Handler: p.name, Err: err}
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if fromCtx {
+			e.Reason, e.Err = "did not answer before the request's deadline", context.DeadlineExceeded
+		} else {
+			e.Reason, e.Err = fmt.Sprintf("did not answer within %s", p.cfg.Timeout), ErrTimeout
+		}
+	case errors.Is(err, errLineTooLong):
+		e.Reason = fmt.Sprintf("answered with a line longer than %d MiB", maxLine>>20)
+		e.Output, e.Err = quoteOutput(out), ErrBadAnswer
+	case errors.Is(err, errNotObject):
+		e.Reason, e.Err = "answered with something that is not a JSON object", ErrBadAnswer
+		if len(out) == 0 {
+			e.Reason = "answered with an empty line"
+		}
+		e.Output = quoteOutput(out)
+	default:
+		e.Reason = "could not be talked to: " + err.Error()
+	}
+	return e
+}
+
+// exitFailure is the error for a handler that exited without answering.
+// The process must have been reaped.
+func (p *Process) exitFailure(rp *running, answeredBefore bool, out []byte) error {
+	if !answeredBefore && len(out) == 0 && rp.exitCode() == 127 {
+		return &NotFoundError{Handler: p.name, Command: p.cfg.Command}
+	}
+	return &Error{
+		Handler: p.name,
+		Reason:  fmt.Sprintf("exited without answering (%s)", rp.status()),
+		Output:  quoteOutput(out),
+		Err:     ErrExited,
+	}
 }

@@ -6,88 +6,97 @@ import (
 )
 
 // Pool runs up to size processes of one handler command for concurrent
-// callers. Processes start only when no idle one is left, so a pool that
-// is never busy runs one process. A Pool is safe for concurrent use; its
-// processes share Config.Stderr and Config.Debug, which must be too.
+// callers. Another process starts only when every one has a call in hand,
+// so a pool that is never busy runs one process, and callers spread over
+// processes before they share one: a handler is often single-threaded.
+// Once size processes run, each call goes to the one with the fewest calls
+// in hand among those with room, where it is pipelined (see Process); a
+// process that has not yet proven it answers more than one request has
+// room for one call. A Pool is safe for concurrent use; its processes share
+// Config.Stderr and Config.Debug, which must be too.
 type Pool struct {
-	cfg    Config
-	name   string
-	tokens chan struct{} // one per process that may be busy
+	cfg  Config
+	name string
+	size int
 
 	mu     sync.Mutex
-	idle   []*Process // most recently used last, so the warm ones are reused
+	procs  []*Process // in the order they were made, so ties go to the warm ones
 	closed bool
 }
 
 // NewPool returns a pool of at most size processes (at least one).
 func NewPool(cfg Config, size int) *Pool {
-	if size < 1 {
-		size = 1
-	}
-	return &Pool{cfg: cfg, name: cfg.name(), tokens: make(chan struct{}, size)}
+	return &Pool{cfg: cfg, name: cfg.name(), size: max(size, 1)}
 }
 
 // Name returns the handler's name as errors show it.
 func (p *Pool) Name() string { return p.name }
 
-// Call sends req to an idle process, starting one if fewer than size exist,
-// and otherwise waits for one to be free or for ctx to be done. See
-// Process.Call for what it returns.
+// Call sends req to an idle process, starting one if none is idle and
+// fewer than size exist, or else to the least busy one with room; when
+// none has room, the call waits in the least busy one for room or for ctx
+// to be done. See Process.Call for what it returns.
 func (p *Pool) Call(ctx context.Context, req []byte) ([]byte, error) {
-	select {
-	case p.tokens <- struct{}{}:
-	case <-ctx.Done():
-		return nil, &Error{Handler: p.name, Reason: "was not called: request cancelled", Err: ctx.Err()}
-	}
-	defer func() { <-p.tokens }()
-	proc, err := p.get()
+	proc, err := p.pick()
 	if err != nil {
 		return nil, err
 	}
-	ans, err := proc.Call(ctx, req)
-	p.put(proc)
-	return ans, err
+	defer proc.active.Add(-1)
+	return proc.call(ctx, req)
 }
 
-// Close closes the idle processes now, side by side so that slow exits
-// overlap; busy ones are closed as their calls return. Later Calls fail
-// with ErrClosed.
-func (p *Pool) Close() error {
-	p.mu.Lock()
-	idle := p.idle
-	p.idle, p.closed = nil, true
-	p.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, proc := range idle {
-		wg.Go(func() { _ = proc.Close() }) // Close never fails
-	}
-	wg.Wait()
-	return nil
-}
-
-// get takes an idle process or makes a new one; holding a token means the
-// number of processes stays within size.
-func (p *Pool) get() (*Process, error) {
+// pick chooses the process for a call and counts the call in it, in one
+// step, so that callers arriving together spread over the processes.
+func (p *Pool) pick() (*Process, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil, &Error{Handler: p.name, Reason: "was already closed", Err: ErrClosed}
 	}
-	if n := len(p.idle); n > 0 {
-		proc := p.idle[n-1]
-		p.idle = p.idle[:n-1]
-		return proc, nil
+	var best, least *Process
+	var bestN, leastN int32
+	for _, proc := range p.procs {
+		n := proc.active.Load()
+		if least == nil || n < leastN {
+			least, leastN = proc, n
+		}
+		if n < proc.depth() && (best == nil || n < bestN) {
+			best, bestN = proc, n
+		}
 	}
-	return New(p.cfg), nil
+	switch {
+	case (least == nil || leastN > 0) && len(p.procs) < p.size:
+		best = New(p.cfg)
+		p.procs = append(p.procs, best)
+	case best == nil:
+		best = least
+	}
+	best.active.Add(1)
+	return best, nil
 }
 
-func (p *Pool) put(proc *Process) {
+// depth is how many calls the process can have in flight now.
+func (p *Process) depth() int32 {
 	p.mu.Lock()
-	if !p.closed {
-		p.idle = append(p.idle, proc)
-		p.mu.Unlock()
-		return
+	defer p.mu.Unlock()
+	if rp := p.proc; rp != nil && !rp.closing && rp.answered >= provenAfter {
+		return maxInFlight
 	}
+	return 1
+}
+
+// Close closes every process, side by side so that slow exits overlap;
+// calls in flight get closeGrace to be answered. Later Calls fail with
+// ErrClosed.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	procs := p.procs
+	p.procs, p.closed = nil, true
 	p.mu.Unlock()
-	_ = proc.Close() // Close never fails
+	var wg sync.WaitGroup
+	for _, proc := range procs {
+		wg.Go(func() { _ = proc.Close() }) // Close never fails
+	}
+	wg.Wait()
+	return nil
 }

@@ -3,14 +3,10 @@ package handler
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"os"
-	"syscall"
+	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/fold-es/fold/lib/record"
 )
 
 const (
@@ -22,27 +18,81 @@ const (
 	// exitGrace is how long a handler whose stdout reached EOF gets to exit
 	// before it is killed: one-shot scripts exit at once.
 	exitGrace = time.Second
-	// closeGrace is how long a handler gets to exit after its stdin closed.
+	// closeGrace is how long Close gives a handler to answer what it was
+	// sent and exit once its stdin is closed.
 	closeGrace = 2 * time.Second
 	// waitDelay bounds how long reaping waits for a stderr copy that a
 	// stray grandchild keeps open.
 	waitDelay = time.Second
+	// maxInFlight caps the requests a process has been sent and not yet
+	// answered: enough for the handler to read many in one read and answer
+	// them in one write, few enough that a crash has little to re-send.
+	maxInFlight = 64
+	// provenAfter is how many answers a process must have given before it
+	// is sent a request while another is in flight. A one-shot script
+	// answers one and exits, and what was queued behind that one in its
+	// pipe would be lost with it.
+	provenAfter = 2
 )
 
 // Process is one handler co-process. It is started on the first Call and
 // restarted as needed after it exits, times out or answers garbage.
-// A Process is not safe for concurrent use: it carries one request at a time.
+//
+// A Process is safe for concurrent use. Concurrent calls are pipelined: a
+// handler that has answered a few requests is sent the next ones without
+// waiting for their answers (it answers in order), up to maxInFlight, so
+// that it can read many in one read and answer them in one write. Each
+// running process has one reader goroutine; a lone call reads its own
+// answer. Config.Stderr and Config.Debug are written from more than one
+// goroutine and must be safe for concurrent use if they are shared.
 type Process struct {
-	cfg    Config
-	name   string
-	proc   *running // nil until started and after it was discarded
+	cfg  Config
+	name string
+
+	// wlock is held (a value sent on it) while a request is placed and
+	// written, so that lines never interleave and the order of the FIFO is
+	// the order of the pipe. A channel, so that waiting for it heeds the
+	// caller's context.
+	wlock chan struct{}
+	wbuf  []byte // the request line with its newline; under wlock
+
+	active atomic.Int32 // calls inside Call, for the Pool's routing
+
+	// mu guards the fields below, and the FIFO and counters of proc. It
+	// is never held during a read or write of the pipes, so the reader
+	// never waits on a writer blocked on a full pipe.
+	mu     sync.Mutex
+	proc   *running // nil until started and after it was torn down
 	closed bool
-	wbuf   []byte // the request line with its newline, reused
+	peak   int // the most requests ever in flight at once; for tests
+}
+
+// pending is one request on its way through one process. A request that is
+// re-sent gets a new pending.
+type pending struct {
+	deadline time.Time     // the context's, zero if none
+	resent   bool          // this is the request's second sending
+	fresh    bool          // it must be the first request of a new process
+	done     chan struct{} // closed once the outcome below is set
+
+	// Under Process.mu:
+	headSince time.Time // when it became the oldest request in flight
+	abandoned bool      // its caller gave up and returned
+	unsent    error     // why its write failed: the handler did not get it whole
+	settled   bool      // the outcome is set
+
+	// The outcome, read by the caller once done is closed:
+	ans   []byte
+	err   error
+	retry bool // send it again, to the next process
+	// with retry: it met a process exiting after its last answer, and
+	// goes to a new one, or it would be sent to one exiting again
+	restart bool
 }
 
 // New returns a Process for cfg. Nothing is started until the first Call.
 func New(cfg Config) *Process {
-	return &Process{cfg: cfg, name: cfg.name()}
+	return &Process{cfg: cfg, name: cfg.name(), wlock: make(chan struct{}, 1)}
 }
 
 // Name returns the handler's name as errors show it.
@@ -53,124 +103,205 @@ func (p *Process) Name() string { return p.name }
 //
 // A handler that exits after answering (a one-shot script) is restarted and
 // the request re-sent once. A handler that exits without answering, times
-// out, or answers with something that is not one JSON object fails this
-// request with an *Error (or *NotFoundError when sh could not find the
-// command); the next Call starts a fresh process.
+// out, or answers with something that is not one JSON object fails the
+// request it was answering with an *Error (or *NotFoundError when sh could
+// not find the command); the requests sent after that one are re-sent once
+// to the next process.
+//
+// Config.Timeout counts from the moment the request is the oldest one the
+// handler has not answered, so that time spent behind other requests is
+// not held against it. A cancelled call returns at once; if the handler is
+// still answering it (it is the oldest in flight), the process is killed.
 func (p *Process) Call(ctx context.Context, req []byte) ([]byte, error) {
-	if p.closed {
-		return nil, &Error{Handler: p.name, Reason: "was already closed", Err: ErrClosed}
+	p.active.Add(1)
+	defer p.active.Add(-1)
+	return p.call(ctx, req)
+}
+
+// call is Call without the count of active calls, which a Pool makes when
+// it chooses the process.
+func (p *Process) call(ctx context.Context, req []byte) ([]byte, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, p.closedError("was already closed")
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, &Error{Handler: p.name, Reason: "was not called: request cancelled", Err: err}
+		return nil, p.notCalled(err)
 	}
 	if bytes.IndexByte(req, '\n') >= 0 {
 		// It would be two requests to the handler and shift every answer.
 		return nil, &Error{Handler: p.name, Reason: "was not called: the request spans more than one line", Err: ErrBadRequest}
 	}
-	p.wbuf = append(append(p.wbuf[:0], req...), '\n')
-	p.cfg.debug(debugRequest, req)
-	deadline, fromCtx := p.deadline(ctx)
-	resent := false
+	var deadline time.Time
+	if d, ok := ctx.Deadline(); ok {
+		deadline = d
+	}
+	resent, fresh := false, false
 	for {
-		if p.proc != nil && p.proc.exited() {
-			// It exited after its last answer: start the next one before
-			// writing rather than after a failed write.
-			p.discard(0)
+		c := &pending{deadline: deadline, resent: resent, fresh: fresh, done: make(chan struct{})}
+		rp, err := p.send(ctx, c, req)
+		if err != nil {
+			return nil, err
 		}
-		if p.proc == nil {
-			rp, err := p.start()
-			if err != nil {
-				return nil, err
-			}
-			p.proc = rp
+		if err := p.await(ctx, rp, c); err != nil {
+			return nil, err
 		}
-		rp := p.proc
-		ans, err := p.roundTrip(ctx, rp, deadline)
-		if err == nil {
-			rp.answered++
-			return ans, nil
-		}
-		if !isExit(err) {
-			p.discard(0)
-			return nil, p.failure(ctx, err, ans, fromCtx)
-		}
-		answeredBefore := rp.answered > 0
-		p.discard(exitGrace)
-		if answeredBefore && !resent && len(ans) == 0 {
-			// The request met a handler that was exiting after its last
-			// answer: the new process gets it once.
-			resent = true
+		if c.retry {
+			resent, fresh = true, c.restart
 			continue
 		}
-		return nil, p.exitFailure(rp, answeredBefore, ans)
+		return c.ans, c.err
 	}
 }
 
-// Close closes the handler's stdin, gives it a moment to exit and then
-// kills its process group. Later Calls fail with ErrClosed. It always
-// returns nil: a handler that had to be killed has nothing left to lose.
-func (p *Process) Close() error {
-	p.closed = true
-	if p.proc != nil {
-		p.discard(closeGrace)
+// send places c in the FIFO of a running process, starting one if need be
+// and waiting for room, then writes the request. It returns the process c
+// went to; from then on the process's reader settles c, even when the
+// write fails.
+func (p *Process) send(ctx context.Context, c *pending, req []byte) (*running, error) {
+	select {
+	case p.wlock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, p.notCalled(ctx.Err())
+	}
+	defer func() { <-p.wlock }()
+	if !c.resent {
+		// Before it is placed, so that the answer is copied after it.
+		p.cfg.debug(debugRequest, req)
+	}
+	rp, due, err := p.place(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	p.wbuf = append(append(p.wbuf[:0], req...), '\n')
+	p.write(ctx, rp, c, p.wbuf, due)
+	if cap(p.wbuf) > keepLong {
+		p.wbuf = nil // one huge request should not pin its buffer for good
+	}
+	return rp, nil
+}
+
+// place appends c to the FIFO of the running process, once that process
+// has room for it, and returns the process and when the write of c is due.
+// wlock must be held, so nothing else is placed meanwhile.
+func (p *Process) place(ctx context.Context, c *pending) (rp *running, due time.Time, err error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, due, p.closedError("was already closed")
+		}
+		rp = p.proc
+		if rp == nil {
+			p.mu.Unlock()
+			if err := p.startLocked(); err != nil {
+				return nil, due, err
+			}
+			continue
+		}
+		if !rp.closing && (rp.exited() || c.fresh && (rp.answered > 0 || rp.fifo.n > 0)) {
+			// It exited after its last answer: start the next one before
+			// writing rather than after a failed write. Or c must be the
+			// first request of a process; the exit it met would otherwise
+			// be met again by a retry after other callers' requests, one
+			// for each of them, since a one-shot handler answers once.
+			p.closeLocked(rp)
+		}
+		var wait chan struct{}
+		switch n := rp.fifo.n; {
+		case rp.closing:
+			// Its reader is ending it; the next one starts after that.
+			wait = nil
+		case n == 0 || (n < maxInFlight && rp.answered >= provenAfter):
+			rp.fifo.push(c)
+			p.peak = max(p.peak, rp.fifo.n)
+			if rp.fifo.n == 1 {
+				// Nobody reads until it is written: its write must not
+				// outlast it. Behind others, a stuck handler is killed
+				// for the one it is stuck on.
+				p.headLocked(rp, c)
+				due = p.dueLocked(c)
+			}
+			p.mu.Unlock()
+			return rp, due, nil
+		default:
+			wait = rp.room
+		}
+		p.mu.Unlock()
+		select {
+		case <-wait: // nil while closing: wait for torn
+		case <-rp.torn:
+			p.mu.Lock()
+			if p.proc == rp {
+				p.proc = nil
+			}
+			p.mu.Unlock()
+		case <-ctx.Done():
+			return nil, due, p.notCalled(ctx.Err())
+		}
+	}
+}
+
+// startLocked starts a process and makes it the current one. wlock must
+// be held; mu must not be.
+func (p *Process) startLocked() error {
+	rp, err := p.start()
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		p.proc = rp
+	} else {
+		p.closeLocked(rp)
+	}
+	p.mu.Unlock()
+	if closed {
+		// Close is waiting for wlock and would not see it.
+		<-rp.torn
 	}
 	return nil
 }
 
-// roundTrip writes the request and reads one answer line. On error, the
-// returned bytes are what the handler printed of a line, if anything.
-func (p *Process) roundTrip(ctx context.Context, rp *running, deadline time.Time) ([]byte, error) {
-	if err := rp.stdin.SetWriteDeadline(deadline); err != nil {
-		return nil, err
+// write writes the request line of c, which is in rp's FIFO. A failed
+// write ends the process: the handler did not get the line whole, so
+// nothing after it could be framed. The reader settles c.
+func (p *Process) write(ctx context.Context, rp *running, c *pending, line []byte, due time.Time) {
+	_ = rp.stdin.SetWriteDeadline(due)
+	stop := interruptOnDone(ctx, rp.stdin)
+	_, err := rp.stdin.Write(line)
+	stop()
+	if err == nil {
+		return
 	}
-	if err := rp.stdout.SetReadDeadline(deadline); err != nil {
-		return nil, err
+	p.mu.Lock()
+	if !c.settled {
+		c.unsent = err
+		if rp.fifo.front() == c && rp.aborted == nil {
+			// The reader may be waiting for its answer: there is none.
+			_ = rp.stdout.SetReadDeadline(time.Now())
+		}
 	}
-	defer interruptOnDone(ctx, rp)()
-	if _, err := rp.stdin.Write(p.wbuf); err != nil {
-		return nil, err
-	}
-	line, err := rp.lines.next()
-	if len(line) > 0 || err == nil {
-		// Garbage too: it is what someone debugging needs to see.
-		p.cfg.debug(debugAnswer, line)
-	}
-	if err != nil {
-		return clip(line), err
-	}
-	if !record.IsObject(line) || !record.Valid(line) {
-		return clip(line), errNotObject
-	}
-	// The caller owns the answer; the reader's buffer is reused.
-	return append([]byte(nil), line...), nil
+	p.closeLocked(rp)
+	p.mu.Unlock()
+	// A handler that still reads sees the end of its input, answers what
+	// it got and exits.
+	_ = rp.stdin.Close()
 }
 
-// deadline combines Config.Timeout with the context's deadline; fromCtx
-// says the context's is earlier, so an expiry is reported as the right one.
-// One deadline covers a request and its one re-send.
-func (p *Process) deadline(ctx context.Context) (d time.Time, fromCtx bool) {
-	if p.cfg.Timeout > 0 {
-		d = time.Now().Add(p.cfg.Timeout)
-	}
-	if cd, ok := ctx.Deadline(); ok && (d.IsZero() || cd.Before(d)) {
-		return cd, true
-	}
-	return d, false
-}
-
-// interruptOnDone makes a cancelled context end a pending read or write by
-// moving the deadlines to now: no goroutine waits per request. The returned
-// func must be called before the next request so a late cancellation
-// cannot move that request's deadlines.
-func interruptOnDone(ctx context.Context, rp *running) (stop func()) {
+// interruptOnDone makes a cancelled context end a pending write by moving
+// its deadline to now: no goroutine waits per request. The returned func
+// must be called before the next write.
+func interruptOnDone(ctx context.Context, f *os.File) (stop func()) {
 	if ctx.Done() == nil {
 		return func() {}
 	}
 	fired := make(chan struct{})
 	stopFunc := context.AfterFunc(ctx, func() {
-		now := time.Now()
-		_ = rp.stdin.SetWriteDeadline(now)
-		_ = rp.stdout.SetReadDeadline(now)
+		_ = f.SetWriteDeadline(time.Now())
 		close(fired)
 	})
 	return func() {
@@ -180,57 +311,122 @@ func interruptOnDone(ctx context.Context, rp *running) (stop func()) {
 	}
 }
 
-var errNotObject = errors.New("not a JSON object")
-
-// clip copies enough of what a handler printed for an error to quote it.
-func clip(b []byte) []byte {
-	return append([]byte(nil), b[:min(len(b), maxQuoted+1)]...)
+// await waits until c is settled. If c is the oldest request in flight
+// and nobody is reading, it reads the answer itself, which spares a lone
+// request the hand-off from the reader goroutine. It returns an error only
+// if ctx ended first; then c is abandoned.
+func (p *Process) await(ctx context.Context, rp *running, c *pending) error {
+	for {
+		p.mu.Lock()
+		switch {
+		case c.settled && !c.abandoned:
+			p.mu.Unlock()
+			return nil
+		case c.abandoned || ctx.Err() != nil:
+			// Cancelled while it read, or while it waited.
+			p.abandonLocked(rp, c)
+			p.mu.Unlock()
+			return p.cancelled(ctx.Err())
+		case !rp.reading && rp.fifo.front() == c:
+			rp.reading = true
+			p.mu.Unlock()
+			stop := func() bool { return false }
+			if ctx.Done() != nil {
+				// A read waits in the poller, not in a select: the
+				// context ends it by killing the process.
+				stop = context.AfterFunc(ctx, func() {
+					p.mu.Lock()
+					p.abandonLocked(rp, c)
+					p.mu.Unlock()
+				})
+			}
+			ok := p.readOne(rp)
+			stop()
+			if ok {
+				p.mu.Lock()
+				p.releaseLocked(rp)
+				p.mu.Unlock()
+			}
+			continue
+		}
+		p.mu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		}
+	}
 }
 
-// isExit reports whether err means the handler went away: its stdout ended
-// or its stdin was closed under our write.
-func isExit(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE)
+// abandonLocked gives up c, whose caller's context is done, unless it was
+// settled. The request keeps its place in the FIFO and its answer is
+// dropped, unless the handler may be stuck on it or on an earlier
+// abandoned one: then the process is killed, since nothing else would end
+// that, and the requests behind are re-sent.
+func (p *Process) abandonLocked(rp *running, c *pending) {
+	if c.settled || c.abandoned {
+		return
+	}
+	c.abandoned = true
+	if h := rp.fifo.front(); h == c || h.abandoned {
+		p.abortLocked(rp, errAbortCancel)
+	}
 }
 
-// failure turns a round-trip error other than an exit into the request's
-// error. The process has already been discarded. fromCtx says whether the
-// request's deadline was the context's rather than Config.Timeout.
-func (p *Process) failure(ctx context.Context, err error, out []byte, fromCtx bool) error {
-	e := &Error{Handler: p.name, Err: err}
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		if cerr := ctx.Err(); cerr != nil {
-			e.Reason, e.Err = "did not answer before the request was cancelled", cerr
-		} else if fromCtx {
-			e.Reason, e.Err = "did not answer before the request's deadline", context.DeadlineExceeded
-		} else {
-			e.Reason, e.Err = fmt.Sprintf("did not answer within %s", p.cfg.Timeout), ErrTimeout
+// Close closes the handler's stdin, gives it a moment to answer what it was
+// sent and exit, and then kills its process group. Later Calls fail with
+// ErrClosed, and so do calls still waiting when it is killed. It always
+// returns nil: a handler that had to be killed has nothing left to lose.
+func (p *Process) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	if rp := p.proc; rp != nil {
+		poke(rp.room) // a caller waiting for room sees closed
+	}
+	p.mu.Unlock()
+	t := time.NewTimer(closeGrace)
+	defer t.Stop()
+	locked, expired := false, false
+	select {
+	case p.wlock <- struct{}{}: // no write is under way
+		locked = true
+	case <-t.C:
+		expired = true
+	}
+	p.mu.Lock()
+	rp := p.proc
+	p.proc = nil
+	if rp != nil {
+		p.closeLocked(rp)
+	}
+	p.mu.Unlock()
+	if rp != nil && locked {
+		_ = rp.stdin.Close()
+	}
+	if locked {
+		<-p.wlock
+	}
+	if rp == nil {
+		return nil
+	}
+	if !expired {
+		select {
+		case <-rp.torn:
+			return nil
+		case <-t.C:
 		}
-	case errors.Is(err, errLineTooLong):
-		e.Reason = fmt.Sprintf("answered with a line longer than %d MiB", maxLine>>20)
-		e.Output, e.Err = quoteOutput(out), ErrBadAnswer
-	case errors.Is(err, errNotObject):
-		e.Reason, e.Err = "answered with something that is not a JSON object", ErrBadAnswer
-		if len(out) == 0 {
-			e.Reason = "answered with an empty line"
-		}
-		e.Output = quoteOutput(out)
+	}
+	p.mu.Lock()
+	p.abortLocked(rp, errAbortClose)
+	p.mu.Unlock()
+	<-rp.torn
+	return nil
+}
+
+// poke wakes the goroutine that waits on ch, if any; a wake-up that finds
+// nobody is kept for the next wait.
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
 	default:
-		e.Reason = "could not be talked to: " + err.Error()
-	}
-	return e
-}
-
-// exitFailure is the error for a handler that exited without answering.
-func (p *Process) exitFailure(rp *running, answeredBefore bool, out []byte) error {
-	if !answeredBefore && len(out) == 0 && rp.exitCode() == 127 {
-		return &NotFoundError{Handler: p.name, Command: p.cfg.Command}
-	}
-	return &Error{
-		Handler: p.name,
-		Reason:  fmt.Sprintf("exited without answering (%s)", rp.status()),
-		Output:  quoteOutput(out),
-		Err:     ErrExited,
 	}
 }
