@@ -14,7 +14,7 @@ const MaxLine = 64 << 20
 
 // window bounds how many input lines are in flight at once, so memory
 // stays bounded whatever the input's size.
-const window = 4096
+const window = 16384
 
 // Outcome is the result for one input line.
 type Outcome struct {
