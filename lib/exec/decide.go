@@ -29,10 +29,11 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	if env.ExpectedVersion != nil && *env.ExpectedVersion != s.tail.Version {
 		return nil, fail(KindConflict, "expected_version %d but %s is at version %d", *env.ExpectedVersion, s.id, s.tail.Version)
 	}
-	req, err := appendHandleRequest(nil, s.id, s.tail.Version, s.state, env)
+	req, err := appendHandleRequest(s.reqBuf[:0], s.id, s.tail.Version, s.state, env)
 	if err != nil {
 		return nil, fail(KindInvalid, "encode handle request: %w", err)
 	}
+	s.reqBuf = req // reused: the call is over when it returns
 	raw, err := s.call(ctx, req)
 	if err != nil {
 		return nil, failWith(KindHandlerFailed, err)

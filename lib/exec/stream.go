@@ -34,6 +34,7 @@ type stream struct {
 	pendingLines []byte   // decided event lines not yet appended
 	newDirs      []string // directories created for the log, to sync with the next flush
 	eager        *syncer  // with --sync each under the lock: lines are written as decided
+	reqBuf       []byte   // the last handle request, its buffer reused for the next
 }
 
 func (s *stream) init(e *Engine, id record.StreamID) {
