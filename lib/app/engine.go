@@ -30,7 +30,7 @@ func EngineFlags() []cli.Flag {
 		&cli.IntFlag{Name: "snapshot-every", Value: exec.DefaultSnapshotEvery, Usage: "save an instance's snapshot after this many new events (0: never)"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: exec.DefaultIdleTimeout, Usage: "free an instance's cached state after this long unused"},
 		&cli.IntFlag{Name: "max-actors", Value: exec.DefaultMaxActors, Usage: "instances kept cached at most (least recently used evicted)"},
-		&cli.IntFlag{Name: "jobs", Value: runtime.NumCPU(), Usage: "handler requests in flight at once"},
+		&cli.IntFlag{Name: "jobs", Value: runtime.NumCPU(), Usage: "handler processes per aggregate type (requests to each are pipelined)"},
 	}
 }
 
