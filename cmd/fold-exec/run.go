@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -195,23 +193,5 @@ func runStreams(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
-	ids, err := cm.Root.Streams(c.StringSlice("type")...)
-	if err != nil {
-		return app.Fatal(err)
-	}
-	slices.SortFunc(ids, func(a, b record.StreamID) int {
-		if c := strings.Compare(a.Type, b.Type); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	out := bufio.NewWriter(env.Stdout)
-	for _, id := range ids {
-		b := append(record.AppendString([]byte(`{"aggregate_type":`), id.Type), `,"instance_id":`...)
-		b = append(record.AppendString(b, id.ID), "}\n"...)
-		if _, err := out.Write(b); err != nil {
-			return err
-		}
-	}
-	return out.Flush()
+	return app.ListStreams(env.Stdout, cm.Root, c.StringSlice("type"))
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"syscall"
 	"time"
 
@@ -120,20 +118,7 @@ func runPM(c *cli.Context, env app.Env) error {
 
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
-	// A closed stdout must be an error to handle, not a sudden death, so
-	// commands already dispatched are finished and nothing is half-done.
-	pipe := make(chan os.Signal, 1)
-	signal.Notify(pipe, syscall.SIGPIPE)
-	defer signal.Stop(pipe)
-	if f, ok := env.Stdout.(*os.File); ok && o.follow {
-		go func(hup <-chan struct{}) {
-			select {
-			case <-hup:
-				cancel()
-			case <-stop.Done():
-			}
-		}(watch.Hangup(stop, f))
-	}
+	defer app.CatchHangup(stop, cancel, env.Stdout, o.follow)()
 
 	dir := cm.Root.ProcessManagerDir(o.name)
 	ck := checkpoint.At(dir)

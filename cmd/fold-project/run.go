@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
 	"syscall"
 
@@ -51,7 +50,7 @@ func runProject(c *cli.Context, env app.Env) error {
 		return &app.ExitError{Code: app.ExitUsage, Message: "no handler given",
 			Hint: "give --handler CMD, e.g. --handler 'jq --unbuffered -c -f totals.jq'"}
 	}
-	types, err := subscriptions(c.StringSlice("subscribe"))
+	types, err := app.Subscriptions(c.StringSlice("subscribe"))
 	if err != nil {
 		return err
 	}
@@ -67,18 +66,7 @@ func runProject(c *cli.Context, env app.Env) error {
 	defer cancel()
 	// A closed stdout must be an error to handle, not a silent death, so
 	// what was applied is saved.
-	pipe := make(chan os.Signal, 1)
-	signal.Notify(pipe, syscall.SIGPIPE)
-	defer signal.Stop(pipe)
-	if f, ok := env.Stdout.(*os.File); ok && follow {
-		go func(hup <-chan struct{}) {
-			select {
-			case <-hup:
-				cancel()
-			case <-stop.Done():
-			}
-		}(watch.Hangup(stop, f))
-	}
+	defer app.CatchHangup(stop, cancel, env.Stdout, follow)()
 
 	cfg := handler.Config{Command: cmd, Timeout: c.Duration("handler-timeout"), Stderr: env.Stderr,
 		Env: []string{"FOLD_ROLE=projection", "FOLD_ROOT=" + cm.Root.Dir, "FOLD_NAME=" + name}}
@@ -131,23 +119,6 @@ func runProject(c *cli.Context, env app.Env) error {
 		src.Progress = r.progress.update
 	}
 	return r.finish(r.fromRoot(stop, src))
-}
-
-// subscriptions reads --subscribe T1,T2 (repeatable).
-func subscriptions(values []string) ([]string, error) {
-	var types []string
-	for _, v := range values {
-		for _, t := range strings.Split(v, ",") {
-			if t = strings.TrimSpace(t); t == "" {
-				continue
-			}
-			if err := store.CheckName("aggregate_type", t); err != nil {
-				return nil, app.UsageError("--subscribe: " + err.Error())
-			}
-			types = append(types, t)
-		}
-	}
-	return types, nil
 }
 
 // show prints the saved state.

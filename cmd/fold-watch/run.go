@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -226,27 +224,9 @@ func (w *watcher) finish(err error) error {
 }
 
 // runList prints the streams as fold-exec streams does: the same
-// discovery (store.Root.Streams), sorted by type, then id.
+// discovery, the same order.
 func runList(root store.Root, types []string, env app.Env) error {
-	ids, err := root.Streams(types...)
-	if err != nil {
-		return app.Fatal(err)
-	}
-	slices.SortFunc(ids, func(a, b record.StreamID) int {
-		if c := strings.Compare(a.Type, b.Type); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	out := bufio.NewWriter(env.Stdout)
-	for _, id := range ids {
-		b := append(record.AppendString([]byte(`{"aggregate_type":`), id.Type), `,"instance_id":`...)
-		b = append(record.AppendString(b, id.ID), "}\n"...)
-		if _, err := out.Write(b); err != nil {
-			return quietEPIPE(err)
-		}
-	}
-	return quietEPIPE(out.Flush())
+	return quietEPIPE(app.ListStreams(env.Stdout, root, types))
 }
 
 func quietEPIPE(err error) error {
