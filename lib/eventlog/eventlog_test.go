@@ -201,3 +201,17 @@ func TestAppendTruncateAndLock(t *testing.T) {
 		t.Error("an existing log was reported as created")
 	}
 }
+
+func TestScanToStopsAtLimit(t *testing.T) {
+	f := writeFile(t, line1+"\n"+line2+"\n")
+	var s Scanner
+	n := 0
+	end := int64(len(line1) + 5) // inside the second line
+	tail, err := s.ScanTo(f.File(), Tail{}, end, func(Entry) error { n++; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || tail.Offset != int64(len(line1)+1) || tail.Torn != 4 {
+		t.Errorf("entries %d, tail %+v", n, tail)
+	}
+}

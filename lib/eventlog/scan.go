@@ -40,13 +40,24 @@ type Scanner struct {
 
 // Scan is the package's Scan, reading through s's buffer.
 func (s *Scanner) Scan(f *os.File, from Tail, fn func(Entry) error) (Tail, error) {
+	return s.ScanTo(f, from, -1, fn)
+}
+
+// ScanTo is Scan that reads no further than offset end (-1: to the end of
+// the file); bytes after the last newline before end are reported as Torn.
+// A reader that made the log durable up to end reads only what is durable.
+func (s *Scanner) ScanTo(f *os.File, from Tail, end int64, fn func(Entry) error) (Tail, error) {
 	tail := from
 	tail.Torn = 0
 	if s.r == nil {
 		s.r = bufio.NewReaderSize(nil, scanBuf)
 	}
 	r := s.r
-	r.Reset(io.NewSectionReader(f, from.Offset, 1<<62))
+	n := int64(1 << 62)
+	if end >= 0 {
+		n = max(end-from.Offset, 0)
+	}
+	r.Reset(io.NewSectionReader(f, from.Offset, n))
 	defer r.Reset(nil) // drop the file so the Scanner does not keep it alive
 	pos := from.Offset
 	var long []byte

@@ -21,6 +21,7 @@ import (
 // ctx.Err() after a stop, fn's error, or the OnCorrupt/OnRewritten error.
 func (s *Source) Follow(ctx context.Context, cursors map[string]record.Cursor, fn func(Batch) error) error {
 	r := s.newReader(ctx, fn)
+	r.durable = true
 	ids, tails, err := r.start(cursors)
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
@@ -23,6 +25,7 @@ type reader struct {
 	sc       eventlog.Scanner
 	buf      []byte
 	b        batcher
+	durable  bool // sync a log before reading what is new in it (Follow)
 }
 
 func (s *Source) newReader(ctx context.Context, fn func(Batch) error) *reader {
@@ -162,7 +165,7 @@ func (r *reader) read(id record.StreamID, t *tail) error {
 
 // use acts on what a probe found: a stream to read again from its start,
 // nothing new, or lines to scan.
-func (r *reader) use(id record.StreamID, t *tail, pr probed) error {
+func (r *reader) use(id record.StreamID, t *tail, pr probed) (err error) {
 	switch {
 	case pr.err != nil:
 		return fmt.Errorf("stream %s: %w", record.Quote(id.String()), pr.err)
@@ -173,7 +176,16 @@ func (r *reader) use(id record.StreamID, t *tail, pr probed) error {
 	}
 	f := os.NewFile(uintptr(pr.lf.fd), pr.path)
 	defer f.Close()
-	end, err := r.sc.Scan(f, t.scanned(), func(e eventlog.Entry) error {
+	limit := int64(-1)
+	if r.durable {
+		// A live record is printed only once it is durable: the writer
+		// may not have flushed it yet (group commit flushes after the
+		// write), so flush it here, and read only as far as was flushed.
+		if limit, err = syncedSize(f); err != nil {
+			return fmt.Errorf("stream %s: %w", record.Quote(id.String()), err)
+		}
+	}
+	end, err := r.sc.ScanTo(f, t.scanned(), limit, func(e eventlog.Entry) error {
 		if e.Err != nil {
 			return r.corrupt(e.Err)
 		}
@@ -265,4 +277,31 @@ func (b *batcher) flush(idle bool) error {
 		b.onFlush()
 	}
 	return err
+}
+
+// syncedSize makes f durable up to its current size and returns that size.
+// fdatasync works on a descriptor opened for reading, whoever wrote.
+func syncedSize(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if serr = unix.Fdatasync(int(fd)); serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return 0, err
+	}
+	if serr != nil {
+		return 0, fmt.Errorf("sync %s: %w", f.Name(), serr)
+	}
+	return st.Size(), nil
 }
