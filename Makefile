@@ -1,3 +1,4 @@
+SHELL := /bin/bash
 # fold: event sourcing as Unix filters.
 GO      ?= go
 BIN     := bin
@@ -27,8 +28,12 @@ unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# Prints bats' TAP stream, then one summary line "bats: N passed, N failed".
 bats: build
-	PATH="$(CURDIR)/$(BIN):$$PATH" bats tests/bats
+	@set -o pipefail; PATH="$(CURDIR)/$(BIN):$$PATH" bats --tap tests/bats | tee $(BIN)/bats.tap; \
+	status=$$?; \
+	echo "bats: $$(grep -c '^ok' $(BIN)/bats.tap) passed, $$(grep -c '^not ok' $(BIN)/bats.tap) failed"; \
+	exit $$status
 
 # Short fuzz runs of the parsers; longer runs: FUZZTIME=5m make fuzz.
 FUZZTIME ?= 10s
