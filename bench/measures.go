@@ -23,4 +23,8 @@ var measures = []Measure{
 	{"c", "commands/s, --sync none, across 1,000 instances (cold, then warm)", measureSyncNone},
 	{"d", "replay: events/s rebuilding one instance from a 1,000,000-event log", measureReplay},
 	{"e", "peak RSS of a run touching 100,000 distinct instances", measureRSS},
+	{"w", "fold-watch --follow live latency after fold-exec's ack, p50/p99 over 1,000 appends", measureWatch},
+	{"p1", "fold-project no-op catch-up over 100,000 streams with nothing new", measureProjectNoop},
+	{"p2", "fold-project throughput with totals-go over 1,000,000 events", measureProjectRate},
+	{"pm", "fold-pm | fold-exec reactions/s vs. fold-exec alone on the same envelopes", measurePM},
 }
