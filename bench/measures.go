@@ -11,11 +11,8 @@ type Measure struct {
 
 // measures is the registry, in the order a full run goes through it. To add
 // a measurement, write its Run function in a file of its own and add a line
-// here. Keys a-e are the targets of issue 2; later ones, planned:
-//
-//	watch      fold-watch --follow live latency p50/p99
-//	project    fold-project no-op catch-up over 100,000 streams; projection throughput
-//	pm         fold-pm | fold-exec end-to-end ratio
+// here. Keys a-e are the targets of issue 2 (fold-exec), w, p1 and p2 those
+// of issue 3 (fold-watch, fold-project), pm that of issue 4 (fold-pm).
 var measures = []Measure{
 	{"a", "commands/s, --sync each, one instance, vs. the raw fdatasync loop", measureSyncEach},
 	{"b", "commands/s, --sync batch, across 1,000 instances (cold, then warm)", measureSyncBatch},
