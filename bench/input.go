@@ -17,26 +17,11 @@ func instanceName(i int) string { return fmt.Sprintf("i%06d", i) }
 // writeCommands writes n Increment envelopes for the counter, addressed
 // round-robin to instances 0..instances-1, and returns the file's path.
 func writeCommands(path string, n, instances int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	var b []byte
-	for i := range n {
-		b = append(b[:0], `{"aggregate_type":"counter","instance_id":"`...)
+	return writeLines(path, n, func(b []byte, i int, _ *rand.Rand) []byte {
+		b = append(b, `{"aggregate_type":"counter","instance_id":"`...)
 		b = append(b, instanceName(i%instances)...)
-		b = append(b, `","command":{"type":"Increment"}}`+"\n"...)
-		if _, err := w.Write(b); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+		return append(b, `","command":{"type":"Increment"}}`...)
+	})
 }
 
 // writeEventLog creates, under root, the stream counter/<id> holding n
