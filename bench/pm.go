@@ -12,7 +12,7 @@ import (
 )
 
 // measurePM is (pm), issue 4: reactions per second through
-// `fold-pm | fold-exec` end to end with the Go saga handlers (commands
+// `fold-pm --batch 256 | fold-exec` end to end with the Go saga handlers (commands
 // that reached their target streams, per second of the whole pipe), beside
 // fold-exec's own rate on the very envelopes fold-pm emits, in the same
 // run, each on a fresh copy of the same root.
@@ -79,7 +79,7 @@ func measurePM(e *Env) error {
 	}
 
 	pmArgs := func(root string) []string {
-		return []string{pmProg, "--root", root, "--name", "b", "--subscribe", "order", "--handler", saga}
+		return []string{pmProg, "--root", root, "--name", "b", "--subscribe", "order", "--handler", saga, "--batch", "256"}
 	}
 	execArgs := func(root string) []string {
 		return []string{exe, "--root", root, "--handler", "order=" + saga, "--handler", "inventory=" + saga}

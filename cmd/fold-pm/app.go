@@ -64,6 +64,7 @@ func newApp(env app.Env) *cli.App {
 		&cli.BoolFlag{Name: "follow", Usage: "after catching up, keep reacting to records as they are appended"},
 		&cli.BoolFlag{Name: "rebuild", Usage: "start from an empty state and no cursors: react to every record again (commands keep their ids)"},
 		&cli.DurationFlag{Name: "poll", Usage: "with --follow, look for new records this often instead of using file notifications"},
+		&cli.IntFlag{Name: "batch", Value: 1, Usage: "records per react request; above 1 the handler must tag each command with its record's index (\"record\": i), as the Go SDK does"},
 	)
 	flags = append(flags, runFlags("wait this long for the process manager, or an instance, locked by another run")...)
 	return &cli.App{

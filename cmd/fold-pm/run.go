@@ -160,6 +160,7 @@ func runPM(c *cli.Context, env app.Env) error {
 	letters := pm.LettersAt(dir)
 	m := pm.New(pm.Config{
 		Name: o.name, Types: o.types, Handler: h, Sink: sink, Checkpoint: ck, DeadLetters: letters, SaveEvery: saveEvery,
+		Batch: c.Int("batch"),
 		OnDeadLetter: func(f pm.Failure) {
 			cm.Report.Report(app.Failure{Kind: string(f.Kind), Message: f.Error(), Input: f.Envelope, Counts: true})
 		},

@@ -117,13 +117,23 @@ func ServeProjection[S any](in io.Reader, out io.Writer, project func(state S, r
 }
 
 type reactAnswer[S any] struct {
-	State    S                 `json:"state"`
-	Commands []record.Envelope `json:"commands"`
+	State    S               `json:"state"`
+	Commands []taggedCommand `json:"commands"`
+}
+
+// taggedCommand is a command with the index of the record that caused it,
+// so fold-pm --batch can send many records in one request and still give
+// each command the id of its own record.
+type taggedCommand struct {
+	record.Envelope
+	Record int `json:"record"`
 }
 
 // ServeProcessManager serves react requests from in to out until in ends:
 // react folds each record onto the state and returns the commands it
-// wants dispatched.
+// wants dispatched. Each command in the answer carries "record", the index
+// of the record that caused it, which lets fold-pm --batch send many
+// records per request.
 func ServeProcessManager[S any](in io.Reader, out io.Writer, react func(state S, rec record.Record) (S, []record.Envelope)) error {
 	return serve(in, out, func(line []byte) any {
 		var req struct {
@@ -141,11 +151,13 @@ func ServeProcessManager[S any](in io.Reader, out io.Writer, react func(state S,
 		if err := decodeState(req.State, &state); err != nil {
 			return errorf("decode state: %s", decodeReason(err))
 		}
-		ans := reactAnswer[S]{Commands: []record.Envelope{}}
-		for _, rec := range req.Records {
+		ans := reactAnswer[S]{Commands: []taggedCommand{}}
+		for i, rec := range req.Records {
 			var cmds []record.Envelope
 			state, cmds = react(state, rec)
-			ans.Commands = append(ans.Commands, cmds...)
+			for _, c := range cmds {
+				ans.Commands = append(ans.Commands, taggedCommand{Envelope: c, Record: i})
+			}
 		}
 		ans.State = state
 		return ans

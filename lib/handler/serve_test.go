@@ -255,7 +255,7 @@ func TestServeProcessManager(t *testing.T) {
 	if err := ServeProcessManager(strings.NewReader(in), &out, react); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"state":5,"commands":[{"aggregate_type":"audit","instance_id":"a","command":{"type":"Note"},"context":{}}]}` + "\n" +
+	want := `{"state":5,"commands":[{"aggregate_type":"audit","instance_id":"a","command":{"type":"Note"},"context":{},"record":1}]}` + "\n" +
 		`{"state":0,"commands":[]}` + "\n"
 	if out.String() != want {
 		t.Fatalf("answers\n%s\nwant\n%s", out.String(), want)

@@ -138,7 +138,7 @@ func TestEncodersMatchMarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendReact(nil, "ful\"fil", state, rec); string(got) != string(want) {
+		if got := appendReact(nil, "ful\"fil", state, []record.Record{rec}); string(got) != string(want) {
 			t.Errorf("appendReact:\n%s\nMarshal:\n%s", got, want)
 		}
 	}

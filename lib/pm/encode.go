@@ -12,8 +12,8 @@ import (
 // field: they run once per record and per command, the hot path of a
 // process manager, and the reflective encoder re-validates every raw value.
 
-// appendReact appends a react request for one record.
-func appendReact(dst []byte, name string, state record.RawMessage, rec record.Record) []byte {
+// appendReact appends a react request for records.
+func appendReact(dst []byte, name string, state record.RawMessage, recs []record.Record) []byte {
 	dst = append(dst, `{"op":"react","name":`...)
 	dst = record.AppendString(dst, name)
 	dst = append(dst, `,"state":`...)
@@ -23,7 +23,12 @@ func appendReact(dst []byte, name string, state record.RawMessage, rec record.Re
 		dst = appendCompact(dst, state)
 	}
 	dst = append(dst, `,"records":[`...)
-	dst = record.AppendRecord(dst, rec)
+	for i, rec := range recs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = record.AppendRecord(dst, rec)
+	}
 	return append(dst, "]}"...)
 }
 

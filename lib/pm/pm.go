@@ -69,6 +69,12 @@ type Config struct {
 	// saves after every batch.
 	SaveEvery time.Duration
 	Now       func() time.Time // dead letters' ts, and the clock of SaveEvery; time.Now if nil
+	// Batch is how many records go in one react request (at most; 0 or
+	// 1: one). More than one needs a handler that tags each command with
+	// the index of the record that caused it ("record": i), as the Go SDK
+	// does: a command's id must come from its own record, whatever the
+	// batch, or a crash could give it another id and apply it twice.
+	Batch int
 }
 
 // Stats counts what a Manager did.
@@ -167,17 +173,25 @@ func (m *Manager) Run(stop context.Context, feed Feed) error {
 	return err
 }
 
-// batch reacts to b's records one at a time, then commits.
+// batch reacts to b's records, Config.Batch at a time, then commits.
 func (m *Manager) batch(stop, work context.Context, b watch.Batch) error {
 	var failed error
-	for _, rec := range b.Records {
+	size := max(m.cfg.Batch, 1)
+	var chunk []record.Record
+	for i := 0; i < len(b.Records); {
 		if stop.Err() != nil {
 			break
 		}
-		if !m.wants(rec) {
+		chunk = chunk[:0]
+		for ; i < len(b.Records) && len(chunk) < size; i++ {
+			if m.wants(b.Records[i]) {
+				chunk = append(chunk, b.Records[i])
+			}
+		}
+		if len(chunk) == 0 {
 			continue
 		}
-		if err := m.react(work, rec); err != nil {
+		if err := m.react(work, chunk); err != nil {
 			if _, ok := errors.AsType[*ReactError](err); !ok {
 				return err
 			}
@@ -209,11 +223,12 @@ func (m *Manager) wants(rec record.Record) bool {
 	return !ok || rec.Offset > c.Offset
 }
 
-// react sends one record to the handler and hands its commands to the sink.
-func (m *Manager) react(ctx context.Context, rec record.Record) error {
+// react sends records (one, or up to Config.Batch) to the handler and
+// hands its commands to the sink.
+func (m *Manager) react(ctx context.Context, recs []record.Record) error {
 	// handler.React would do, but its encoder re-validates the state and
-	// the record, which are valid JSON already.
-	m.req = appendReact(m.req[:0], m.cfg.Name, m.state, rec)
+	// the records, which are valid JSON already.
+	m.req = appendReact(m.req[:0], m.cfg.Name, m.state, recs)
 	line, err := m.cfg.Handler.Call(ctx, m.req)
 	var ans handler.ReactAnswer
 	if err == nil {
@@ -223,12 +238,22 @@ func (m *Manager) react(ctx context.Context, rec record.Record) error {
 			}
 		}
 	}
-	if err != nil {
-		return &ReactError{Stream: rec.Stream(), Version: rec.Version, Err: err}
+	var sources []int
+	if err == nil && len(recs) > 1 {
+		sources, err = commandSources(ans.Commands, len(recs))
 	}
+	if err != nil {
+		return &ReactError{Stream: recs[0].Stream(), Version: recs[0].Version, Err: err}
+	}
+	perRecord := make([]int, len(recs))
 	for i, raw := range ans.Commands {
 		m.stats.Commands++
-		c, err := Prepare(m.cfg.Name, rec, i, raw)
+		src := 0
+		if sources != nil {
+			src = sources[i]
+		}
+		c, err := Prepare(m.cfg.Name, recs[src], perRecord[src], raw)
+		perRecord[src]++
 		if err != nil {
 			ce, _ := errors.AsType[*CommandError](err)
 			m.invalid = append(m.invalid, Failure{Origin: c.Origin, Envelope: raw, Kind: exec.KindInvalid, Err: ce.Err})
@@ -240,10 +265,34 @@ func (m *Manager) react(ctx context.Context, rec record.Record) error {
 		}
 	}
 	m.state = ans.State
-	m.cursors[rec.Stream().String()] = record.Cursor{Offset: rec.Offset, Hash: rec.Hash}
+	for _, rec := range recs {
+		m.cursors[rec.Stream().String()] = record.Cursor{Offset: rec.Offset, Hash: rec.Hash}
+	}
 	m.dirty = true
-	m.stats.Records++
+	m.stats.Records += int64(len(recs))
 	return nil
+}
+
+// commandSources reads the "record" index each command of a batched
+// answer carries: which of the n records caused it.
+func commandSources(cmds []record.RawMessage, n int) ([]int, error) {
+	out := make([]int, len(cmds))
+	for i, raw := range cmds {
+		var tag struct {
+			Record *int `json:"record"`
+		}
+		if err := record.Unmarshal(raw, &tag); err != nil || tag.Record == nil {
+			return nil, fmt.Errorf("command %d of a batch of %d records does not say which record caused it (\"record\": index); use --batch 1 with this handler", i+1, n)
+		}
+		if *tag.Record < 0 || *tag.Record >= n {
+			return nil, fmt.Errorf("command %d: \"record\": %d is not an index into the %d records sent", i+1, *tag.Record, n)
+		}
+		if i > 0 && *tag.Record < out[i-1] {
+			return nil, fmt.Errorf("command %d: \"record\": %d comes after commands of record %d; commands must be in record order", i+1, *tag.Record, out[i-1])
+		}
+		out[i] = *tag.Record
+	}
+	return out, nil
 }
 
 // commit delivers the commands so far, makes their failures durable dead
