@@ -13,15 +13,18 @@
 # fold keeps in process_managers/fulfil/checkpoint.json across runs. The
 # state stays small on purpose: it is sent with every request.
 #
-# fold sends one record per request; reducing over .records works for any
-# number.
+# fold sends one record per request unless fold-pm --batch N says more;
+# reducing over .records works for any number.
 
 def initial: {placed: 0, confirmed: 0, cancelled: 0};
 
-def command($type; $id; $cmd): {aggregate_type: $type, instance_id: $id, command: $cmd};
 
 # react: [state, commands] after one record.
-def react($r):
+# react: the state and commands after record $r, the $i-th of the request;
+# each command says which record caused it ("record": $i), so fold-pm
+# --batch may send many records at once.
+def react($r; $i):
+  def command($type; $id; $cmd): {aggregate_type: $type, instance_id: $id, command: $cmd, record: $i};
   .[0] as $s | .[1] as $cmds | $r.event as $e
   | if $r.aggregate_type == "order" and $e.type == "Placed" then
       [($s | .placed += 1),
@@ -37,6 +40,7 @@ def react($r):
     else [$s, $cmds] end;
 
 if .op == "react" then
-  reduce (.records // [])[] as $r ([.state // initial, []]; react($r))
+  (.records // []) as $rs
+  | reduce range(0; $rs | length) as $i ([.state // initial, []]; react($rs[$i]; $i))
   | {state: .[0], commands: .[1]}
 else {error: "unknown op \"\(.op // "")\""} end

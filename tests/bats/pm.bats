@@ -470,3 +470,34 @@ two_orders() {
 	assert_failure 1
 	assert_stderr_line -n 0 -p 'fold-pm: error: no process manager "fulfil" in root'
 }
+
+# --- --batch --------------------------------------------------------------------
+
+@test "--batch: many records per request, the same commands and ids as one at a time" {
+	stock widget 10
+	for n in 1 2 3 4 5; do place "o-$n" widget 1; done
+	# Two process managers over the same records: one record per request,
+	# and up to 4 per request with the tagging jq and Go handlers.
+	run --separate-stderr fold-pm --name one --subscribe order --handler "$FULFIL_JQ"
+	assert_success
+	one=$(jq -c '{command_id: (.command_id | sub("^fold-pm:one/"; "")), aggregate_type, instance_id, command}' <<<"$output")
+	[[ $(wc -l <<<"$one") -eq 5 ]]
+	for h in "$FULFIL_JQ" "$SAGA_GO"; do
+		rm -rf "$ROOT/process_managers/many"
+		run --separate-stderr fold-pm --name many --subscribe order --batch 4 --handler "$h"
+		assert_success
+		many=$(jq -c '{command_id: (.command_id | sub("^fold-pm:many/"; "")), aggregate_type, instance_id, command}' <<<"$output")
+		[[ $many == "$one" ]] || { echo "batched: $many"; echo "one by one: $one"; false; }
+	done
+}
+
+@test "--batch with a handler that does not tag its commands stops before emitting anything" {
+	place o-1 widget 1
+	place o-2 widget 1
+	untagged="jq --unbuffered -c '{state: null, commands: [.records[] | {aggregate_type: \"inventory\", instance_id: \"w\", command: {type: \"Reserve\"}}]}'"
+	run --separate-stderr fold-pm --name u --subscribe order --batch 2 --handler "$untagged"
+	assert_failure 1
+	assert_output ""
+	assert_stderr --partial '"record": index'
+	[[ ! -e $ROOT/process_managers/u/checkpoint.json ]] || ! grep -q order "$ROOT/process_managers/u/checkpoint.json"
+}
