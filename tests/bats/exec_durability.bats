@@ -16,10 +16,13 @@ trickle() {
 	awk '{ print } NR % 25 == 0 { fflush(); system("sleep 0.01") }' "$1"
 }
 
-# feed_slowly N ID CMD: N envelopes CMD for ID, trickled.
+# feed_slowly N ID CMD: N envelopes CMD for ID, trickled. The file is
+# written once and then only read: two writers fed at once must not see it
+# truncated by each other (that raced, and fed one of them fewer lines).
 feed_slowly() {
-	envelopes "$2" "$3" "$1" >"burst.$2.$3"
-	trickle "burst.$2.$3"
+	local f="burst.$2.$3.$1"
+	[[ -s $f ]] || { envelopes "$2" "$3" "$1" >"$f.tmp.$BASHPID" && mv "$f.tmp.$BASHPID" "$f"; }
+	trickle "$f"
 }
 
 # versions_are FILE FROM TO: the records' versions sorted are FROM..TO, each
@@ -65,7 +68,8 @@ versions_are() {
 	wait "$p2" || s2=$?
 	[[ $s1 -le 1 && $s2 -le 1 ]] || fail "exit statuses $s1 $s2"
 	cat out1.jsonl out2.jsonl >all.jsonl
-	[[ $(wc -l <all.jsonl) -eq 500 ]] || fail "$(wc -l <all.jsonl) decrements succeeded, want 500"
+	[[ $(wc -l <all.jsonl) -eq 500 ]] ||
+		fail "$(wc -l <all.jsonl) decrements succeeded, want 500; failures: $(cat err1 err2 | jq -r .kind | sort | uniq -c | tr '\n' ' ')"
 	[[ $(cat err1 err2 | jq -r .kind | sort | uniq -c | tr -s ' ') == " 300 rejected" ]]
 	versions_are all.jsonl 501 1000
 	check_records all.jsonl
