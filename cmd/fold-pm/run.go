@@ -192,7 +192,7 @@ func lock(stop context.Context, ck checkpoint.File, name string, c *cli.Context)
 // append may be ones it reacts to: a saga runs to its end in one run.
 func react(stop context.Context, m *pm.Manager, o options, cm app.Common, env app.Env, c *cli.Context, disp *pm.Dispatcher) error {
 	if o.fromStdin {
-		return m.Run(stop, pm.Lines(env.Stdin, 0, func(b pm.BadLine) {
+		return m.Run(stop, watch.Lines(env.Stdin, 0, func(b watch.BadLine) {
 			cm.Report.Report(app.Failure{Line: b.Line, Kind: string(exec.KindInvalid), Message: b.Err.Error(), Input: b.Input, Counts: true})
 		}))
 	}

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"github.com/fold-es/fold/lib/record"
 	"bufio"
 	"context"
 	"fmt"
@@ -56,7 +57,7 @@ func Pipe(stop context.Context, in io.Reader, submit func(line []byte) *Pending,
 		var n int64
 		for sc.Scan() {
 			n++
-			if isBlank(sc.Bytes()) {
+			if record.IsBlank(sc.Bytes()) {
 				continue
 			}
 			line := append([]byte(nil), sc.Bytes()...)
@@ -162,13 +163,4 @@ func drain[T any](ch chan T) []T {
 			return out
 		}
 	}
-}
-
-func isBlank(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' {
-			return false
-		}
-	}
-	return true
 }

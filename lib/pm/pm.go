@@ -36,10 +36,8 @@ import (
 	"github.com/fold-es/fold/lib/watch"
 )
 
-// Feed delivers records in batches, from cursors on: a watch.Source's
-// CatchUp or Follow, or Lines for records read from a pipe. It returns
-// fn's error, or ctx.Err() once ctx is done.
-type Feed func(ctx context.Context, cursors map[string]record.Cursor, fn func(watch.Batch) error) error
+// Feed delivers records in batches, from cursors on (watch.Feed).
+type Feed = watch.Feed
 
 // Saver keeps the checkpoint: a checkpoint.File.
 type Saver interface {

@@ -234,3 +234,14 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// IsBlank reports whether an input line holds nothing but spaces, tabs and
+// a carriage return: the programs skip such lines.
+func IsBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,4 +1,4 @@
-package pm
+package watch
 
 import (
 	"context"
@@ -8,11 +8,10 @@ import (
 	"testing"
 
 	"github.com/fold-es/fold/lib/record"
-	"github.com/fold-es/fold/lib/watch"
 )
 
 func TestLinesParsesRecordsAndNamesBadLines(t *testing.T) {
-	good := string(record.AppendRecord(nil, rec("a", 1, "null")))
+	good := string(record.AppendRecord(nil, lineRec("a", 1, "null")))
 	input := strings.Join([]string{
 		good,
 		"",
@@ -20,14 +19,14 @@ func TestLinesParsesRecordsAndNamesBadLines(t *testing.T) {
 		`{"aggregate_type":"order"`,
 		`{"aggregate_type":"order","instance_id":"../x","version":1,"offset":10,"hash":"h","event":{"type":"X"}}`,
 		`{"aggregate_type":"order","instance_id":"b","version":1,"hash":"h","event":{"type":"X"}}`,
-		string(record.AppendRecord(nil, rec("a", 2, `{"k":"v"}`))),
+		string(record.AppendRecord(nil, lineRec("a", 2, `{"k":"v"}`))),
 	}, "\n")
 	var bad []string
 	var got []record.Record
 	feed := Lines(strings.NewReader(input), 0, func(b BadLine) {
 		bad = append(bad, fmt.Sprintf("%d: %v", b.Line, b.Err))
 	})
-	err := feed(context.Background(), nil, func(b watch.Batch) error {
+	err := feed(context.Background(), nil, func(b Batch) error {
 		for _, r := range b.Records {
 			r.Event = append(record.RawMessage(nil), r.Event...)
 			got = append(got, r)
@@ -54,12 +53,12 @@ func TestLinesParsesRecordsAndNamesBadLines(t *testing.T) {
 func TestLinesBatchesWhatIsWaiting(t *testing.T) {
 	pr, pw := io.Pipe()
 	feed := Lines(pr, 2, nil)
-	line := func(v uint64) string { return string(record.AppendRecord(nil, rec("a", v, "null"))) + "\n" }
+	line := func(v uint64) string { return string(record.AppendRecord(nil, lineRec("a", v, "null"))) + "\n" }
 	var sizes []int
 	done := make(chan error, 1)
 	next := make(chan struct{})
 	go func() {
-		done <- feed(context.Background(), nil, func(b watch.Batch) error {
+		done <- feed(context.Background(), nil, func(b Batch) error {
 			sizes = append(sizes, len(b.Records))
 			next <- struct{}{}
 			return nil
@@ -82,8 +81,14 @@ func TestLinesStopsWithTheContext(t *testing.T) {
 	defer pw.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := Lines(pr, 0, nil)(ctx, nil, func(watch.Batch) error { return nil })
+	err := Lines(pr, 0, nil)(ctx, nil, func(Batch) error { return nil })
 	if err != context.Canceled {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// lineRec is a record of stream order/id at version v; data is its event's data.
+func lineRec(id string, v uint64, data string) record.Record {
+	return record.Record{AggregateType: "order", InstanceID: id, Version: v, Offset: int64(v) * 100, Hash: fmt.Sprintf("h%d", v),
+		Event: record.RawMessage(`{"type":"Happened","data":` + data + `,"ts":1}`)}
 }

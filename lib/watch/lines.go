@@ -1,4 +1,4 @@
-package pm
+package watch
 
 import (
 	"bufio"
@@ -8,8 +8,11 @@ import (
 
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
-	"github.com/fold-es/fold/lib/watch"
 )
+
+// Feed delivers records in batches from cursors on: Source.CatchUp and
+// Source.Follow are Feeds, and so is what Lines returns.
+type Feed func(ctx context.Context, cursors map[string]record.Cursor, fn func(Batch) error) error
 
 // MaxLine is the longest input line Lines accepts.
 const MaxLine = 64 << 20
@@ -30,19 +33,19 @@ type lineItem struct {
 
 // Lines returns a Feed of the event records read from in, one JSON object
 // per line, as fold-exec and fold-watch print them: what fold-pm --stdin
-// reads. Blank lines are skipped; a line that is not a record, or names a
+// and fold-project --stdin read. Blank lines are skipped; a line that is not a record, or names a
 // stream that cannot exist, is passed to bad and skipped. A batch holds
 // the records waiting when the previous one was done, at most max (0:
-// watch.DefaultMaxBatch), and is Idle when no more input was waiting, so a
+// DefaultMaxBatch), and is Idle when no more input was waiting, so a
 // slow trickle is reacted to promptly and a flood in large batches. The
 // cursors are not used: records they cover are the consumer's to skip,
 // since a pipe carries whatever its writer chose. The feed ends with the
 // input, or with ctx (a read in progress is then abandoned).
 func Lines(in io.Reader, max int, bad func(BadLine)) Feed {
 	if max <= 0 {
-		max = watch.DefaultMaxBatch
+		max = DefaultMaxBatch
 	}
-	return func(ctx context.Context, _ map[string]record.Cursor, fn func(watch.Batch) error) error {
+	return func(ctx context.Context, _ map[string]record.Cursor, fn func(Batch) error) error {
 		items := make(chan lineItem, max)
 		quit := make(chan struct{})
 		defer close(quit)
@@ -84,7 +87,7 @@ func Lines(in io.Reader, max int, bad func(BadLine)) Feed {
 				}
 			}
 			if len(recs) > 0 {
-				if err := fn(watch.Batch{Records: recs, Idle: len(items) == 0}); err != nil {
+				if err := fn(Batch{Records: recs, Idle: len(items) == 0}); err != nil {
 					return err
 				}
 			}
@@ -111,7 +114,7 @@ func readLines(in io.Reader, items chan<- lineItem, quit <-chan struct{}) {
 	var n int64
 	for sc.Scan() {
 		n++
-		if isBlank(sc.Bytes()) {
+		if record.IsBlank(sc.Bytes()) {
 			continue
 		}
 		line := append([]byte(nil), sc.Bytes()...) // the record keeps its event bytes
@@ -133,13 +136,4 @@ func readLines(in io.Reader, items chan<- lineItem, quit <-chan struct{}) {
 	if err := sc.Err(); err != nil {
 		send(lineItem{fatal: fmt.Errorf("read input: line %d: %w", n+1, err)})
 	}
-}
-
-func isBlank(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' {
-			return false
-		}
-	}
-	return true
 }
