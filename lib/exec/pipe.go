@@ -1,10 +1,10 @@
 package exec
 
 import (
-	"github.com/fold-es/fold/lib/record"
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/fold-es/fold/lib/record"
 	"io"
 	"sync"
 	"time"
