@@ -40,10 +40,7 @@ func routes(c *cli.Context) (exec.Routes, error) {
 }
 
 func runExec(c *cli.Context, env app.Env) error {
-	if c.NArg() > 0 {
-		return app.UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
-	}
-	cm, err := app.ParseCommon(c, env)
+	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err
 	}

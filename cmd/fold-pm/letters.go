@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -30,10 +29,7 @@ func pmDir(cm app.Common, name string) (string, error) {
 }
 
 func runDeadLetters(c *cli.Context, env app.Env) error {
-	if c.NArg() > 0 {
-		return app.UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
-	}
-	cm, err := app.ParseCommon(c, env)
+	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err
 	}
@@ -56,11 +52,11 @@ func runDeadLetters(c *cli.Context, env app.Env) error {
 			continue
 		}
 		if _, err := out.Write(append(lt.Raw, '\n')); err != nil {
-			return writeError(err)
+			return app.OutputError(err)
 		}
 	}
 	if err := out.Flush(); err != nil {
-		return writeError(err)
+		return app.OutputError(err)
 	}
 	if s := cm.Report.Status(); s != app.ExitOK {
 		return app.Exit(s)
@@ -68,19 +64,8 @@ func runDeadLetters(c *cli.Context, env app.Env) error {
 	return nil
 }
 
-// writeError is a failed write to stdout: quiet when its reader went away.
-func writeError(err error) error {
-	if errors.Is(err, syscall.EPIPE) {
-		return nil
-	}
-	return app.Fatal(err)
-}
-
 func runRetry(c *cli.Context, env app.Env) error {
-	if c.NArg() > 0 {
-		return app.UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
-	}
-	cm, err := app.ParseCommon(c, env)
+	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err
 	}
@@ -149,7 +134,7 @@ func runRetry(c *cli.Context, env app.Env) error {
 		err = ferr
 	}
 	if err != nil {
-		return writeError(err)
+		return app.OutputError(err)
 	}
 	if kept > 0 {
 		return &app.ExitError{Code: app.ExitFailed,

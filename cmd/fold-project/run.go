@@ -21,10 +21,7 @@ import (
 )
 
 func runProject(c *cli.Context, env app.Env) error {
-	if c.NArg() > 0 {
-		return app.UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
-	}
-	cm, err := app.ParseCommon(c, env)
+	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err
 	}

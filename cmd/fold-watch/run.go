@@ -26,10 +26,7 @@ import (
 const saveEvery = time.Second
 
 func runWatch(c *cli.Context, env app.Env) error {
-	if c.NArg() > 0 {
-		return app.UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
-	}
-	cm, err := app.ParseCommon(c, env)
+	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err
 	}
@@ -226,12 +223,5 @@ func (w *watcher) finish(err error) error {
 // runList prints the streams as fold-exec streams does: the same
 // discovery, the same order.
 func runList(root store.Root, types []string, env app.Env) error {
-	return quietEPIPE(app.ListStreams(env.Stdout, root, types))
-}
-
-func quietEPIPE(err error) error {
-	if err == nil || errors.Is(err, syscall.EPIPE) {
-		return nil
-	}
-	return app.Fatal(err)
+	return app.OutputError(app.ListStreams(env.Stdout, root, types))
 }

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
 )
 
@@ -93,6 +95,24 @@ func ParseCommon(c *cli.Context, env Env) (Common, error) {
 	}
 	cm.Report = NewReporter(env.Prog, format == "json", env.Stderr)
 	return cm, nil
+}
+
+// ParseCommonNoArgs is ParseCommon for a (sub)command that takes no
+// arguments: a stray one is a usage error naming it.
+func ParseCommonNoArgs(c *cli.Context, env Env) (Common, error) {
+	if c.NArg() > 0 {
+		return Common{}, UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
+	}
+	return ParseCommon(c, env)
+}
+
+// OutputError is what a failed write to stdout means: nothing when its
+// reader went away (| head), else a fatal error.
+func OutputError(err error) error {
+	if err == nil || errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return Fatal(err)
 }
 
 // ExitError carries an exit status and a message for main to print.
