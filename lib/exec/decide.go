@@ -258,49 +258,47 @@ func (s *stream) noteIDs(line []byte) {
 
 // ensureCmdIDs builds the set of command_ids in the stream on first need:
 // most runs never send one, and replay should not pay for it.
-func (s *stream) ensureCmdIDs() error {
-	if s.cmdIDs != nil {
-		return nil
+func (s *stream) ensureCmdIDs() (err error) {
+	if s.cmdIDs == nil {
+		s.cmdIDs, err = s.collectIDs(func(x idsOf) string { return x.Meta.CommandID })
 	}
-	return s.buildIDs(func() { s.cmdIDs = make(map[string]struct{}) })
+	return err
 }
 
 // ensureEvIDs builds the set of event ids in the stream on first need.
-func (s *stream) ensureEvIDs() error {
-	if s.evIDs != nil {
-		return nil
+func (s *stream) ensureEvIDs() (err error) {
+	if s.evIDs == nil {
+		s.evIDs, err = s.collectIDs(func(x idsOf) string { return x.ID })
 	}
-	return s.buildIDs(func() { s.evIDs = make(map[string]struct{}) })
+	return err
 }
 
-// buildIDs scans the log on disk and the lines decided but not yet written.
-func (s *stream) buildIDs(makeSet func()) error {
-	saveC, saveE := s.cmdIDs, s.evIDs
-	s.cmdIDs, s.evIDs = nil, nil
-	makeSet()
-	newC, newE := s.cmdIDs, s.evIDs
-	// Only the new set is filled by the scan; the others already hold it all.
-	s.cmdIDs, s.evIDs = newC, newE
+// collectIDs gathers one kind of id from the log on disk and from the
+// lines decided but not yet written; from then on noteIDs keeps the set.
+func (s *stream) collectIDs(pick func(idsOf) string) (map[string]struct{}, error) {
+	set := make(map[string]struct{})
+	add := func(line []byte) {
+		var x idsOf
+		if record.Unmarshal(line, &x) == nil {
+			if id := pick(x); id != "" {
+				set[id] = struct{}{}
+			}
+		}
+	}
 	if s.w != nil {
 		if _, err := eventlog.Scan(s.w.File(), eventlog.Tail{}, func(en eventlog.Entry) error {
 			if en.Err == nil {
-				s.noteIDs(en.Line)
+				add(en.Line)
 			}
 			return nil
 		}); err != nil {
-			return fmt.Errorf("read %s: %w", s.w.Path(), err)
+			return nil, fmt.Errorf("read %s: %w", s.w.Path(), err)
 		}
 	}
 	for line := range bytes.SplitSeq(s.pendingLines, []byte{'\n'}) {
 		if len(line) > 0 {
-			s.noteIDs(line)
+			add(line)
 		}
 	}
-	if newC == nil {
-		s.cmdIDs = saveC
-	}
-	if newE == nil {
-		s.evIDs = saveE
-	}
-	return nil
+	return set, nil
 }

@@ -72,8 +72,11 @@ func ParseEnvelope(line []byte, d EnvelopeDefaults) (Envelope, error) {
 func ParseInject(line []byte, d EnvelopeDefaults) (Inject, Event, error) {
 	var in Inject
 	var ev Event
-	if !IsObject(line) || !Valid(line) {
+	if !Valid(line) {
 		return in, ev, malformed(line)
+	}
+	if !IsObject(line) {
+		return in, ev, invalid("expected a JSON object, got %s", Quote(truncate(string(line), 40)))
 	}
 	if err := Unmarshal(line, &in); err != nil {
 		return in, ev, invalid("%s", decodeReason(line, err))
