@@ -69,7 +69,7 @@ func runExec(c *cli.Context, env app.Env) error {
 		defer rejects.Close()
 	}
 
-	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root, cfg.Jobs)
+	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root.Dir, cfg.Jobs)
 	defer exec.ClosePools(cfg.Routes)
 	eng := exec.New(cfg)
 
@@ -168,9 +168,9 @@ func runState(c *cli.Context, env app.Env) error {
 		return &app.ExitError{Code: app.ExitUsage, Message: fmt.Sprintf("no handler for aggregate_type %s", record.Quote(id.Type)),
 			Hint: "give --handler " + id.Type + "=CMD"}
 	}
-	pools := exec.Routes{id.Type: cmd}.Pools(app.HandlerBase(c, env), cm.Root, 1)
+	pools := exec.Routes{id.Type: cmd}.Pools(app.HandlerBase(c, env), cm.Root.Dir, 1)
 	defer exec.ClosePools(pools)
-	st, err := exec.ReadState(c.Context, cm.Root, pools[id.Type], cm.Log, id, c.Uint64("at-version"))
+	st, err := exec.ReadState(c.Context, cm.Store, pools[id.Type], cm.Log, id, c.Uint64("at-version"))
 	if err != nil {
 		if errors.Is(err, store.ErrNoStream) {
 			return &app.ExitError{Code: app.ExitFailed, Message: fmt.Sprintf("no such stream %s", record.Quote(id.String()))}
@@ -190,5 +190,5 @@ func runStreams(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
-	return app.ListStreams(env.Stdout, cm.Root, c.StringSlice("type"))
+	return app.ListStreams(env.Stdout, cm.Store, c.StringSlice("type"))
 }

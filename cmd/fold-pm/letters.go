@@ -108,7 +108,7 @@ func runRetry(c *cli.Context, env app.Env) error {
 	}
 	defer unlock()
 
-	ecfg.Routes = routes.Pools(app.HandlerBase(c, env), cm.Root, ecfg.Jobs)
+	ecfg.Routes = routes.Pools(app.HandlerBase(c, env), cm.Root.Dir, ecfg.Jobs)
 	defer exec.ClosePools(ecfg.Routes)
 	eng := exec.New(ecfg)
 	defer eng.Close()

@@ -112,7 +112,7 @@ func runPM(c *cli.Context, env app.Env) error {
 			return err
 		}
 	}
-	if !o.fromStdin && !o.follow && !cm.Root.Exists() {
+	if !o.fromStdin && !o.follow && !cm.Store.Exists() {
 		return nil // nothing to react to, and a reader never creates a root
 	}
 
@@ -145,7 +145,7 @@ func runPM(c *cli.Context, env app.Env) error {
 	var sink pm.Sink
 	var disp *pm.Dispatcher
 	if o.dispatch {
-		ecfg.Routes = o.routes.Pools(base, cm.Root, ecfg.Jobs)
+		ecfg.Routes = o.routes.Pools(base, cm.Root.Dir, ecfg.Jobs)
 		defer exec.ClosePools(ecfg.Routes)
 		eng := exec.New(ecfg)
 		defer eng.Close()
@@ -196,7 +196,7 @@ func react(stop context.Context, m *pm.Manager, o options, cm app.Common, env ap
 			cm.Report.Report(app.Failure{Line: b.Line, Kind: string(exec.KindInvalid), Message: b.Err.Error(), Input: b.Input, Counts: true})
 		}))
 	}
-	src := &watch.Source{Root: cm.Root, Types: o.types, Poll: c.Duration("poll"), Log: cm.Log,
+	src := &watch.Source{Store: cm.Store, Types: o.types, Poll: c.Duration("poll"), Log: cm.Log,
 		OnCorrupt: func(e *eventlog.CorruptError) error {
 			cm.Report.Report(app.Failure{Kind: string(exec.KindCorrupt), Message: e.Error() + " (skipped)", Counts: true})
 			return nil

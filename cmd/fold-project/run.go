@@ -75,7 +75,7 @@ func runProject(c *cli.Context, env app.Env) error {
 
 	r := &runner{name: name, cm: cm, work: c.Context, cp: &cp, follow: follow,
 		out: bufio.NewWriterSize(env.Stdout, 64<<10)}
-	if !fromStdin && !follow && !cm.Root.Exists() {
+	if !fromStdin && !follow && !cm.Store.Exists() {
 		// Nothing to read, and a reader never creates a root: show the
 		// handler's initial state without saving it.
 		r.proj = projection.New(name, pool, checkpoint.Empty())
@@ -109,7 +109,7 @@ func runProject(c *cli.Context, env app.Env) error {
 	if fromStdin {
 		return r.finish(r.fromStdin(stop, env.Stdin, types, c.Int("batch")))
 	}
-	src := &watch.Source{Root: cm.Root, Types: types, MaxBatch: c.Int("batch"), Poll: c.Duration("poll"), Log: cm.Log,
+	src := &watch.Source{Store: cm.Store, Types: types, MaxBatch: c.Int("batch"), Poll: c.Duration("poll"), Log: cm.Log,
 		OnCorrupt: r.corrupt}
 	if f, ok := env.Stderr.(*os.File); ok && isTerminal(f) {
 		r.progress = newProgress(f, name)

@@ -40,7 +40,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 		if c.IsSet("stream") || c.Bool("follow") || c.IsSet("checkpoint") {
 			return app.UsageError("--list takes only --type")
 		}
-		return runList(cm.Root, types, env)
+		return runList(cm.Store, types, env)
 	}
 	var streams []record.StreamID
 	for _, s := range c.StringSlice("stream") {
@@ -74,7 +74,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 		defer unlock()
 	}
 	src := &watch.Source{
-		Root: cm.Root, Types: types, Streams: streams, Poll: c.Duration("poll"), Log: cm.Log,
+		Store: cm.Store, Types: types, Streams: streams, Poll: c.Duration("poll"), Log: cm.Log,
 		OnCorrupt:   w.corrupt,
 		OnRewritten: w.rewritten,
 	}
@@ -222,6 +222,6 @@ func (w *watcher) finish(err error) error {
 
 // runList prints the streams as fold-exec streams does: the same
 // discovery, the same order.
-func runList(root store.Root, types []string, env app.Env) error {
-	return app.OutputError(app.ListStreams(env.Stdout, root, types))
+func runList(st store.Store, types []string, env app.Env) error {
+	return app.OutputError(app.ListStreams(env.Stdout, st, types))
 }

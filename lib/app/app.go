@@ -62,7 +62,12 @@ type Env struct {
 
 // Common is the parsed common flags.
 type Common struct {
-	Root   store.Root
+	// Root is the root directory: where consumers keep their state
+	// (checkpoints, dead letters) and, with the file backend, the streams.
+	Root store.Root
+	// Store holds the streams. Everything that reads or appends events
+	// goes through it, so another backend is chosen here and nowhere else.
+	Store  store.Store
 	Log    *slog.Logger
 	Report *Reporter
 }
@@ -75,6 +80,7 @@ func ParseCommon(c *cli.Context, env Env) (Common, error) {
 		root = store.DefaultRoot
 	}
 	cm.Root = store.Open(root)
+	cm.Store = cm.Root
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return cm, UsageError(fmt.Sprintf("--log-level %q is not one of debug, info, warn, error", c.String("log-level")))

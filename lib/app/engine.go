@@ -42,7 +42,7 @@ func EngineConfig(c *cli.Context, cm Common, pools map[string]*handler.Pool) (ex
 		return exec.Config{}, UsageError(err.Error())
 	}
 	return exec.Config{
-		Root: cm.Root, Routes: pools, Sync: mode, SnapshotEvery: c.Int("snapshot-every"),
+		Store: cm.Store, Routes: pools, Sync: mode, SnapshotEvery: c.Int("snapshot-every"),
 		LockTimeout: c.Duration("lock-timeout"), IdleTimeout: c.Duration("idle-timeout"),
 		MaxActors: c.Int("max-actors"), Jobs: Jobs(c), Log: cm.Log,
 	}, nil

@@ -10,11 +10,11 @@ import (
 	"github.com/fold-es/fold/lib/store"
 )
 
-// ListStreams prints the root's streams (of the given types, or all) as
+// ListStreams prints the store's streams (of the given types, or all) as
 // {"aggregate_type","instance_id"} lines sorted by type, then id: the one
 // listing behind both `fold-exec streams` and `fold-watch --list`.
-func ListStreams(w io.Writer, root store.Root, types []string) error {
-	ids, err := root.Streams(types...)
+func ListStreams(w io.Writer, st store.Store, types []string) error {
+	ids, err := st.Streams(types...)
 	if err != nil {
 		return Fatal(err)
 	}

@@ -45,7 +45,7 @@ type Entry struct {
 type Tail struct {
 	Offset    int64  // just past the last complete line
 	Hash      string // hash of the last complete line, "" for an empty log
-	LastStart int64  // offset of the last complete line's first byte
+	LastStart int64  // offset of the last complete line's first byte; negative when not known (Check finds it)
 	Version   uint64 // number of complete lines
 	Torn      int64  // bytes after Offset with no newline (an unacknowledged write)
 }

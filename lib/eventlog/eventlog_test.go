@@ -28,7 +28,7 @@ func writeFile(t *testing.T, content string) *File {
 func collect(t *testing.T, f *File, from Tail) ([]Entry, Tail) {
 	t.Helper()
 	var got []Entry
-	tail, err := Scan(f.File(), from, func(e Entry) error {
+	tail, err := f.Scan(from, -1, func(e Entry) error {
 		e.Line = append([]byte(nil), e.Line...)
 		got = append(got, e)
 		return nil
@@ -127,24 +127,60 @@ func repeat(c byte, n int) string {
 	return string(b)
 }
 
-func TestLineEndingAt(t *testing.T) {
+func TestCheck(t *testing.T) {
 	f := writeFile(t, line1+"\n"+line2+"\n")
-	end := int64(len(line1) + len(line2) + 2)
-	tl, ok, err := LineEndingAt(f.File(), end, true)
-	if err != nil || !ok {
-		t.Fatal(ok, err)
+	first := int64(len(line1) + 1)
+	end := first + int64(len(line2)+1)
+	at := func(off, start int64, hash string) (Tail, Check) {
+		t.Helper()
+		tl := Tail{Offset: off, Hash: hash, LastStart: start}
+		c, err := f.Check(&tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tl, c
 	}
-	if tl.Hash != record.Hash([]byte(line2)) || tl.Version != 2 || tl.LastStart != int64(len(line1)+1) {
-		t.Errorf("tail = %+v", tl)
+	h1, h2 := record.Hash([]byte(line1)), record.Hash([]byte(line2))
+	if tl, c := at(end, -1, h2); c != Same || tl.LastStart != first {
+		t.Errorf("the last line: %v, tail %+v", c, tl)
 	}
-	if _, ok, _ := LineEndingAt(f.File(), end-3, false); ok {
-		t.Error("an offset inside a line was accepted")
+	if _, c := at(end, first, h2); c != Same {
+		t.Errorf("the last line, start known: %v", c)
 	}
-	if _, ok, _ := LineEndingAt(f.File(), end+10, false); ok {
-		t.Error("an offset past the end was accepted")
+	if tl, c := at(first, -1, h1); c != More || tl.LastStart != 0 {
+		t.Errorf("the first line: %v, tail %+v", c, tl)
 	}
-	if tl, ok, _ := LineEndingAt(f.File(), 0, true); !ok || tl != (Tail{}) {
-		t.Error("offset 0 is the start of every log")
+	if _, c := at(end, -1, h1); c != Changed {
+		t.Errorf("another line's hash: %v", c)
+	}
+	if _, c := at(end-3, -1, h2); c != Changed {
+		t.Errorf("an offset inside a line: %v", c)
+	}
+	if _, c := at(end+10, -1, h2); c != Short {
+		t.Errorf("an offset past the end: %v", c)
+	}
+	if _, c := at(end+10, first, h2); c != Short {
+		t.Errorf("an offset past the end, start known: %v", c)
+	}
+	if _, c := at(0, 0, ""); c != More {
+		t.Errorf("offset 0 of a log with lines: %v", c)
+	}
+	tl := Tail{Offset: end}
+	if err := f.Count(&tl); err != nil || tl.Version != 2 {
+		t.Errorf("count: %d, %v", tl.Version, err)
+	}
+	empty := writeFile(t, "")
+	if c, err := empty.Check(&Tail{}); err != nil || c != Same {
+		t.Errorf("offset 0 of an empty log: %v, %v", c, err)
+	}
+}
+
+func TestCheckFindsLongLine(t *testing.T) {
+	long := `{"type":"A","data":"` + repeat('x', 5000) + `"}`
+	f := writeFile(t, line1+"\n"+long+"\n")
+	tl := Tail{Offset: int64(len(line1) + len(long) + 2), Hash: record.Hash([]byte(long)), LastStart: -1}
+	if c, err := f.Check(&tl); err != nil || c != Same || tl.LastStart != int64(len(line1)+1) {
+		t.Errorf("check: %v, %v, tail %+v", c, err, tl)
 	}
 }
 
@@ -159,7 +195,7 @@ func TestAppendTruncateAndLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.AppendLocked([]byte(line1+"\n"), 0); err != nil {
+	if err := w.Append([]byte(line1+"\n"), 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Sync(); err != nil {
@@ -187,10 +223,10 @@ func TestAppendTruncateAndLock(t *testing.T) {
 		t.Fatalf("lock after release: %v", err)
 	}
 	defer unlock2()
-	if err := other.AppendLocked([]byte(`{"type":"to`), int64(len(line1)+1)); err != nil {
+	if err := other.Append([]byte(`{"type":"to`), int64(len(line1)+1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.TruncateLocked(int64(len(line1) + 1)); err != nil {
+	if err := other.Truncate(int64(len(line1) + 1)); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
@@ -204,10 +240,9 @@ func TestAppendTruncateAndLock(t *testing.T) {
 
 func TestScanToStopsAtLimit(t *testing.T) {
 	f := writeFile(t, line1+"\n"+line2+"\n")
-	var s Scanner
 	n := 0
 	end := int64(len(line1) + 5) // inside the second line
-	tail, err := s.ScanTo(f.File(), Tail{}, end, func(Entry) error { n++; return nil })
+	tail, err := f.Scan(Tail{}, end, func(Entry) error { n++; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

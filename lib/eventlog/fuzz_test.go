@@ -19,13 +19,13 @@ func FuzzScan(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		fl, err := OpenRead(path)
+		fl, err := OpenReader(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer fl.Close()
 		var n uint64
-		tail, err := Scan(fl.File(), Tail{}, func(e Entry) error {
+		tail, err := fl.Scan(Tail{}, -1, func(e Entry) error {
 			n++
 			if data[e.End-1] != '\n' || !bytes.Equal(data[e.Start:e.End-1], e.Line) || e.Version != n {
 				t.Fatalf("entry %+v does not match the file", e)

@@ -4,71 +4,136 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
+	"sync"
 
 	"github.com/fold-es/fold/lib/record"
 )
 
-// LineEndingAt finds the line that ends (with its newline) just before
-// offset end, and returns the Tail a scan would have reached there: the
-// line's start, its hash and, when countVersion is set, the number of lines
-// up to it. It is how a snapshot or cursor taken elsewhere is checked
-// against the log: ok is false when end is not just past a newline or
-// beyond the file.
-func LineEndingAt(f *os.File, end int64, countVersion bool) (t Tail, ok bool, err error) {
-	if end == 0 {
-		return Tail{}, true, nil
+// Check is what comparing a position (a Tail kept from an earlier read, a
+// record's or checkpoint's cursor, a snapshot's) with a log found.
+type Check int
+
+const (
+	Same    Check = iota // the line the position names ends there, and so does the log
+	More                 // the line is there, and the log goes on past it
+	Short                // the log ends before the position
+	Changed              // no line ends at the position, or not the one it names
+)
+
+// minProbe is how much is read back from a position at first to find the
+// line that ends there: most event lines are shorter.
+const minProbe = 1024
+
+// bufPool holds the read buffers of checks and counts: a reader checks
+// one position per stream, and 100,000 streams should not mean 100,000
+// buffers.
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+func getBuf(n int64) *[]byte {
+	b := bufPool.Get().(*[]byte)
+	if int64(cap(*b)) < n {
+		*b = make([]byte, n)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return t, false, err
-	}
-	if end < 0 || end > st.Size() {
-		return t, false, nil
-	}
-	// Read backwards in growing chunks until the previous newline is found.
-	chunk := int64(4096)
-	for {
-		from := max(end-chunk, 0)
-		buf := make([]byte, end-from)
-		if _, err := f.ReadAt(buf, from); err != nil && err != io.EOF {
-			return t, false, fmt.Errorf("read %s: %w", f.Name(), err)
-		}
-		if buf[len(buf)-1] != '\n' {
-			return t, false, nil
-		}
-		i := bytes.LastIndexByte(buf[:len(buf)-1], '\n')
-		if i >= 0 || from == 0 {
-			start := from + int64(i+1)
-			line := buf[i+1 : len(buf)-1]
-			t = Tail{Offset: end, Hash: record.Hash(line), LastStart: start}
-			break
-		}
-		chunk *= 4
-	}
-	if countVersion {
-		n, err := CountLines(f, end)
-		if err != nil {
-			return t, false, err
-		}
-		t.Version = n
-	}
-	return t, true, nil
+	*b = (*b)[:n]
+	return b
 }
 
-// CountLines counts the newlines in the first end bytes of f.
-func CountLines(f *os.File, end int64) (uint64, error) {
-	r := io.NewSectionReader(f, 0, end)
-	buf := make([]byte, 256<<10)
-	var n uint64
-	for {
-		k, err := r.Read(buf)
-		n += uint64(bytes.Count(buf[:k], []byte{'\n'}))
-		if err == io.EOF {
-			return n, nil
-		}
+// check compares t with the log through one pread in the usual case: it
+// reads the line that ends at t.Offset and one byte more, which tells
+// whether the position still holds and whether the log grew past it, where
+// fstat and a read would take two calls. A t.LastStart below zero means
+// the line's start is not known; it is found by reading back and recorded
+// in t, so the next check is one exact read.
+func (l fdFile) check(t *Tail) (Check, error) {
+	if t.Offset <= 0 {
+		var b [1]byte
+		k, err := l.readOnce(b[:], 0)
 		if err != nil {
-			return n, fmt.Errorf("read %s: %w", f.Name(), err)
+			return 0, err
+		}
+		return moreIf(k > 0), nil
+	}
+	if t.LastStart >= 0 {
+		n := t.Offset - t.LastStart
+		if n <= 0 {
+			return Changed, nil
+		}
+		bp := getBuf(n + 1)
+		defer bufPool.Put(bp)
+		buf := *bp
+		k, err := l.readOnce(buf, t.LastStart)
+		if err != nil {
+			return 0, err
+		}
+		if k < int(n) {
+			return Short, nil
+		}
+		line := buf[:n]
+		if line[n-1] != '\n' || bytes.IndexByte(line[:n-1], '\n') >= 0 || record.Hash(line[:n-1]) != t.Hash {
+			return Changed, nil
+		}
+		return moreIf(k > int(n)), nil
+	}
+	for probe := int64(minProbe); ; probe *= 4 {
+		from := max(t.Offset-probe, 0)
+		n := t.Offset - from
+		bp := getBuf(n + 1)
+		buf := *bp
+		k, err := l.readOnce(buf, from)
+		c, again := Changed, false
+		switch {
+		case err != nil:
+		case k < int(n):
+			c = Short
+		case buf[n-1] != '\n':
+		default:
+			i := bytes.LastIndexByte(buf[:n-1], '\n')
+			if i < 0 && from > 0 {
+				again = true
+				break
+			}
+			if record.Hash(buf[i+1:n-1]) == t.Hash {
+				t.LastStart = from + int64(i+1)
+				c = moreIf(k > int(n))
+			}
+		}
+		bufPool.Put(bp)
+		if err != nil {
+			return 0, err
+		}
+		if !again {
+			return c, nil
 		}
 	}
+}
+
+func moreIf(more bool) Check {
+	if more {
+		return More
+	}
+	return Same
+}
+
+// countChunk is the read size for counting lines.
+const countChunk = 256 << 10
+
+// count sets t.Version to the number of lines before t.Offset.
+func (l fdFile) count(t *Tail) error {
+	bp := getBuf(countChunk)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var n uint64
+	for pos := int64(0); pos < t.Offset; {
+		k := min(int64(countChunk), t.Offset-pos)
+		if _, err := l.ReadAt(buf[:k], pos); err != nil {
+			if err == io.EOF {
+				return fmt.Errorf("read %s: %w", l.path, io.ErrUnexpectedEOF) // the file shrank while being counted
+			}
+			return err
+		}
+		n += uint64(bytes.Count(buf[:k], []byte{'\n'}))
+		pos += k
+	}
+	t.Version = n
+	return nil
 }

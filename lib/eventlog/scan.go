@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
+	"sync"
 
 	"github.com/fold-es/fold/lib/record"
 )
@@ -14,55 +14,42 @@ import (
 // without copying.
 const scanBuf = 256 << 10
 
-// Scan reads the complete lines of f from the start position from (a Tail
-// of a previous scan, or the zero Tail) and calls fn for each. A line that
-// is not a JSON object with a type is passed with Err set; fn decides
-// whether that stops the scan. Bytes after the last newline are reported as
-// Tail.Torn and not passed to fn. Scan stops with fn's error, if any.
-func Scan(f *os.File, from Tail, fn func(Entry) error) (Tail, error) {
-	// A one-off scan sizes its buffer to what is left to read: writers
-	// catching up read a few new lines of many logs, and a full-size
-	// buffer each time is most of their garbage.
-	size := int64(scanBuf)
-	if st, err := f.Stat(); err == nil {
-		size = min(max(st.Size()-from.Offset+1, 4096), scanBuf)
-	}
-	s := Scanner{r: bufio.NewReaderSize(nil, int(size))}
-	return s.Scan(f, from, fn)
-}
+// readerPool keeps full-size read buffers for scans with much to read
+// (replay, catch-up of a long log). A scan with little to read sizes its
+// buffer to it instead: a writer catching up reads a few new lines of one
+// of many logs, and many actors may do so at once.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, scanBuf) }}
 
-// Scanner is Scan with a read buffer kept from one call to the next, so a
-// reader of many logs (fold-watch, fold-project) allocates it once. The zero
-// Scanner is ready to use; it is not safe for concurrent use.
-type Scanner struct {
-	r *bufio.Reader
-}
-
-// Scan is the package's Scan, reading through s's buffer.
-func (s *Scanner) Scan(f *os.File, from Tail, fn func(Entry) error) (Tail, error) {
-	return s.ScanTo(f, from, -1, fn)
-}
-
-// ScanTo is Scan that reads no further than offset end (-1: to the end of
-// the file); bytes after the last newline before end are reported as Torn.
-// A reader that made the log durable up to end reads only what is durable.
-func (s *Scanner) ScanTo(f *os.File, from Tail, end int64, fn func(Entry) error) (Tail, error) {
-	tail := from
-	tail.Torn = 0
-	if s.r == nil {
-		s.r = bufio.NewReaderSize(nil, scanBuf)
-	}
-	r := s.r
+// scan reads the complete lines of r (named name in errors) from the start
+// position from, no further than offset end (-1: to the end), and calls fn
+// for each; left is how many bytes the caller expects past from, which
+// sizes the buffer (-1: unknown). A line that is not a JSON object with a
+// type is passed with Err set; fn decides whether that stops the scan.
+// Bytes after the last newline are reported as Tail.Torn and not passed to
+// fn. scan stops with fn's error, if any.
+func scan(r io.ReaderAt, name string, left int64, from Tail, end int64, fn func(Entry) error) (Tail, error) {
 	n := int64(1 << 62)
 	if end >= 0 {
 		n = max(end-from.Offset, 0)
+		left = n
 	}
-	r.Reset(io.NewSectionReader(f, from.Offset, n))
-	defer r.Reset(nil) // drop the file so the Scanner does not keep it alive
+	var br *bufio.Reader
+	if left >= 0 && left < scanBuf {
+		br = bufio.NewReaderSize(io.NewSectionReader(r, from.Offset, n), int(max(left+1, 4096)))
+	} else {
+		br = readerPool.Get().(*bufio.Reader)
+		br.Reset(io.NewSectionReader(r, from.Offset, n))
+		defer func() {
+			br.Reset(nil) // drop the file so the pool does not keep it alive
+			readerPool.Put(br)
+		}()
+	}
+	tail := from
+	tail.Torn = 0
 	pos := from.Offset
 	var long []byte
 	for {
-		chunk, err := r.ReadSlice('\n')
+		chunk, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			long = append(long, chunk...)
 			continue
@@ -82,7 +69,7 @@ func (s *Scanner) ScanTo(f *os.File, from Tail, end int64, fn func(Entry) error)
 		end := pos + int64(len(line))
 		line = line[:len(line)-1]
 		e := Entry{Line: line, Start: pos, End: end, Version: tail.Version + 1, Hash: record.Hash(line)}
-		e.Err = checkLine(f.Name(), pos, line)
+		e.Err = checkLine(name, pos, line)
 		if err := fn(e); err != nil {
 			return tail, err
 		}
@@ -104,21 +91,4 @@ func checkLine(path string, at int64, line []byte) error {
 		return &CorruptError{Path: path, Offset: at, Reason: "event has no type"}
 	}
 	return nil
-}
-
-// LastLineHash returns the hash of the line in [start, end) of f, end being
-// just past its newline; it is how a writer checks, without rereading the
-// log, that the tail it cached is still the file's tail.
-func LastLineHash(f *os.File, start, end int64) (string, error) {
-	if end <= start {
-		return "", nil
-	}
-	buf := make([]byte, end-start)
-	if _, err := f.ReadAt(buf, start); err != nil {
-		return "", err
-	}
-	if buf[len(buf)-1] != '\n' {
-		return "", nil
-	}
-	return record.Hash(buf[:len(buf)-1]), nil
 }

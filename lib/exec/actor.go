@@ -178,7 +178,7 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 	s.reset()
 	s.loaded = true
 	if !s.decideAll(ctx, outs) {
-		if !s.e.cfg.Root.HasStream(s.id) {
+		if !s.e.cfg.Store.HasStream(s.id) {
 			return true
 		}
 	} else if err := s.create(); err != nil {
@@ -190,8 +190,8 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 		unlock, err := s.w.Lock(ctx, s.e.cfg.LockTimeout)
 		if err == nil {
 			defer unlock()
-			size, err := s.w.Size()
-			if err == nil && size == 0 {
+			c, err := s.w.Check(&eventlog.Tail{})
+			if err == nil && c == eventlog.Same { // still empty
 				if err := s.appendLocked(outs); err != nil {
 					s.failAll(outs, err)
 				}
@@ -217,7 +217,7 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 // sync; it reports whether the write succeeded.
 func (s *stream) writeEager(i int) bool {
 	size := s.tail.Offset - int64(len(s.pendingLines))
-	if err := s.w.AppendLocked(s.pendingLines, size); err != nil {
+	if err := s.w.Append(s.pendingLines, size); err != nil {
 		s.e.cfg.Log.Error("append", "stream", s.id.String(), "err", err)
 		return false
 	}

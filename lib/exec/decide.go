@@ -142,13 +142,11 @@ func (s *stream) appendLocked(outs []outcome) error {
 	}
 	size := s.tail.Offset - int64(len(s.pendingLines))
 	if s.e.cfg.Sync != SyncEach {
-		if err := s.w.AppendLocked(s.pendingLines, size); err != nil {
+		if err := s.w.Append(s.pendingLines, size); err != nil {
 			return err
 		}
 		if s.e.cfg.Sync == SyncBatch {
-			dirs := s.newDirs
-			s.newDirs = nil
-			return s.e.commit.sync(s.w, dirs)
+			return s.e.commit.sync(s.w)
 		}
 		return nil
 	}
@@ -162,7 +160,7 @@ func (s *stream) appendLocked(outs []outcome) error {
 		for _, r := range o.recs {
 			n += len(r.Event) + 1
 		}
-		err := s.w.AppendLocked(rest[:n], size)
+		err := s.w.Append(rest[:n], size)
 		if err == nil {
 			err = s.w.Sync()
 		}
@@ -286,13 +284,13 @@ func (s *stream) collectIDs(pick func(idsOf) string) (map[string]struct{}, error
 		}
 	}
 	if s.w != nil {
-		if _, err := eventlog.Scan(s.w.File(), eventlog.Tail{}, func(en eventlog.Entry) error {
+		if _, err := s.w.Scan(eventlog.Tail{}, -1, func(en eventlog.Entry) error {
 			if en.Err == nil {
 				add(en.Line)
 			}
 			return nil
 		}); err != nil {
-			return nil, fmt.Errorf("read %s: %w", s.w.Path(), err)
+			return nil, fmt.Errorf("read %s: %w", s.w.Name(), err)
 		}
 	}
 	for line := range bytes.SplitSeq(s.pendingLines, []byte{'\n'}) {

@@ -14,7 +14,7 @@ import (
 
 // Config is how an Engine runs.
 type Config struct {
-	Root          store.Root
+	Store         store.Store
 	Routes        map[string]*handler.Pool // aggregate type → its handler
 	Sync          SyncMode
 	SnapshotEvery int           // save a snapshot after this many new events; 0 never
@@ -78,7 +78,7 @@ func New(cfg Config) *Engine {
 	}
 	e := &Engine{
 		cfg:         cfg,
-		commit:      newCommitter(cfg.Root.Dir),
+		commit:      &committer{store: cfg.Store},
 		jobs:        make(chan struct{}, cfg.Jobs*pipelineDepth),
 		actors:      make(map[record.StreamID]*list.Element),
 		lru:         list.New(),
@@ -265,7 +265,6 @@ func (e *Engine) Close() error {
 		a.waitIdle()
 		a.retire()
 	}
-	e.commit.close()
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 func BenchmarkManyInstances(b *testing.B) {
 	fx := newFixture(&testing.T{})
 	fx.root.Dir = b.TempDir()
-	e := New(Config{Root: fx.root, Routes: fx.pools, Sync: SyncNone, SnapshotEvery: 100, LockTimeout: 5e9, MaxActors: 2048, Jobs: 2})
+	e := New(Config{Store: fx.root, Routes: fx.pools, Sync: SyncNone, SnapshotEvery: 100, LockTimeout: 5e9, MaxActors: 2048, Jobs: 2})
 	defer e.Close()
 	ctx := context.Background()
 	ps := make([]*Pending, 0, 4096)

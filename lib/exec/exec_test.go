@@ -93,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (fx *fixture) engine(mod func(*Config)) *Engine {
-	cfg := Config{Root: fx.root, Routes: fx.pools, Sync: SyncBatch, SnapshotEvery: 100, LockTimeout: 5 * time.Second, MaxActors: 64, Jobs: 2}
+	cfg := Config{Store: fx.root, Routes: fx.pools, Sync: SyncBatch, SnapshotEvery: 100, LockTimeout: 5 * time.Second, MaxActors: 64, Jobs: 2}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -27,7 +27,7 @@ func TestReplayEqualsIncremental(t *testing.T) {
 		every := rapid.IntRange(0, 5).Draw(rt, "snapshotEvery")
 		maxActors := rapid.IntRange(1, 3).Draw(rt, "maxActors")
 		newEngine := func() *Engine {
-			return New(Config{Root: fx.root, Routes: fx.pools, Sync: mode, SnapshotEvery: every, LockTimeout: 5e9, MaxActors: maxActors, Jobs: 2})
+			return New(Config{Store: fx.root, Routes: fx.pools, Sync: mode, SnapshotEvery: every, LockTimeout: 5e9, MaxActors: maxActors, Jobs: 2})
 		}
 		e := newEngine()
 		model := map[string]int{}

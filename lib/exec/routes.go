@@ -58,13 +58,13 @@ func (r Routes) Types() []string {
 // Pools starts (lazily) one handler pool per routed type, with the
 // protocol's environment for the aggregate role. base gives the timeout,
 // stderr and debug settings shared by all.
-func (r Routes) Pools(base handler.Config, root store.Root, size int) map[string]*handler.Pool {
+func (r Routes) Pools(base handler.Config, rootDir string, size int) map[string]*handler.Pool {
 	out := make(map[string]*handler.Pool, len(r))
 	for t, cmd := range r {
 		cfg := base
 		cfg.Command = cmd
 		cfg.Env = append(append([]string(nil), base.Env...),
-			"FOLD_ROLE=aggregate", "FOLD_ROOT="+root.Dir, "FOLD_AGGREGATE_TYPE="+t)
+			"FOLD_ROLE=aggregate", "FOLD_ROOT="+rootDir, "FOLD_AGGREGATE_TYPE="+t)
 		out[t] = handler.NewPool(cfg, size)
 	}
 	return out

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
-	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
@@ -25,35 +23,34 @@ type State struct {
 // writer lock: now, or as of version at (time travel) when at > 0. A
 // snapshot is used when it matches the log and is not past at. A torn tail
 // is skipped; a corrupt line is an error, since the state would be wrong.
-func ReadState(ctx context.Context, root store.Root, pool *handler.Pool, log *slog.Logger, id record.StreamID, at uint64) (State, error) {
+func ReadState(ctx context.Context, st store.Store, pool *handler.Pool, log *slog.Logger, id record.StreamID, at uint64) (State, error) {
 	out := State{AggregateType: id.Type, InstanceID: id.ID, State: record.Null}
 	if err := store.CheckStream(id); err != nil {
 		return out, &Failure{Kind: KindInvalid, Err: err}
 	}
-	f, err := eventlog.OpenRead(root.LogPath(id))
-	if errors.Is(err, os.ErrNotExist) {
+	lg, err := st.OpenLog(id)
+	if errors.Is(err, store.ErrNoStream) {
 		return out, &Failure{Kind: KindInvalid, Err: fmt.Errorf("%w: %s", store.ErrNoStream, id)}
 	}
 	if err != nil {
 		return out, fmt.Errorf("open stream %s: %w", id, err)
 	}
-	defer f.Close()
+	defer lg.Close()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{cfg: Config{Root: root, Routes: map[string]*handler.Pool{id.Type: pool}, Log: log}, jobs: make(chan struct{}, 1)}
+	e := &Engine{cfg: Config{Store: st, Routes: map[string]*handler.Pool{id.Type: pool}, Log: log}, jobs: make(chan struct{}, 1)}
 	s := &stream{}
 	s.init(e, id)
-	s.w = f
 	s.reset()
-	if err := s.loadSnapshot(); err != nil {
+	if err := s.loadSnapshot(lg); err != nil {
 		return out, err
 	}
 	if at > 0 && s.tail.Version > at {
 		s.reset()
 	}
 	r := replayer{ctx: ctx, e: e, s: s, limit: at}
-	t, err := eventlog.Scan(f.File(), s.tail, r.entry)
+	t, err := lg.Scan(s.tail, -1, r.entry)
 	if err != nil && !errors.Is(err, errStop) {
 		return out, err
 	}

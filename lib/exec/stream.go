@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/handler"
@@ -20,7 +18,7 @@ type stream struct {
 	id   record.StreamID
 	pool *handler.Pool // nil when the type has no handler (inject only)
 
-	w       *eventlog.File
+	w       store.Writer
 	loaded  bool          // tail and state reflect the log up to tail
 	tail    eventlog.Tail // cached position; moves ahead as events are decided
 	state   record.RawMessage
@@ -31,10 +29,9 @@ type stream struct {
 	cmdIDs map[string]struct{} // command_ids in the log, built on first need
 	evIDs  map[string]struct{} // event ids in the log, built on first need
 
-	pendingLines []byte   // decided event lines not yet appended
-	newDirs      []string // directories created for the log, to sync with the next flush
-	eager        *syncer  // with --sync each under the lock: lines are written as decided
-	reqBuf       []byte   // the last handle request, its buffer reused for the next
+	pendingLines []byte  // decided event lines not yet appended
+	eager        *syncer // with --sync each under the lock: lines are written as decided
+	reqBuf       []byte  // the last handle request, its buffer reused for the next
 }
 
 func (s *stream) init(e *Engine, id record.StreamID) {
@@ -61,50 +58,25 @@ func (s *stream) open() error {
 	if s.w != nil {
 		return nil
 	}
-	w, _, err := eventlog.OpenAppend(s.e.cfg.Root.LogPath(s.id), false)
-	if errors.Is(err, os.ErrNotExist) {
+	w, _, err := s.e.cfg.Store.OpenWriter(s.id, false)
+	if errors.Is(err, store.ErrNoStream) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("open stream %s: %w", s.id, err)
+		return err
 	}
 	s.w = w
 	return nil
 }
 
-// create makes the log, registers the stream when this process made it,
-// and makes the new names durable per the sync mode.
+// create makes the log (the store registers it); its names become durable
+// with its first flush, before any event in it is acknowledged.
 func (s *stream) create() error {
-	path := s.e.cfg.Root.LogPath(s.id)
-	w, created, err := eventlog.OpenAppend(path, true)
+	w, created, err := s.e.cfg.Store.OpenWriter(s.id, true)
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", s.id, err)
 	}
 	s.w, s.created = w, created
-	if !created {
-		return nil
-	}
-	if err := s.e.cfg.Root.Register(s.id, false); err != nil {
-		return err
-	}
-	if s.e.cfg.Sync == SyncNone {
-		return nil
-	}
-	// The log's name and its directories must survive a crash before any
-	// event in it is acknowledged; the registry need not: discovery finds
-	// an unregistered stream by listing. With group commit the directories
-	// go with the group's flush, which one syncfs usually covers.
-	dir := filepath.Dir(path)
-	dirs := []string{dir, filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))}
-	if s.e.cfg.Sync == SyncBatch {
-		s.newDirs = dirs
-		return nil
-	}
-	for _, d := range dirs {
-		if err := store.SyncDir(d); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -144,7 +116,7 @@ func (s *stream) maybeSnapshot() {
 func (s *stream) saveSnapshot() error {
 	v := s.tail.Version
 	snap := record.Snapshot{State: s.state, Offset: s.tail.Offset, Hash: s.tail.Hash, Version: &v}
-	if err := s.e.cfg.Root.SaveSnapshot(s.id, snap, false); err != nil {
+	if err := s.e.cfg.Store.SaveSnapshot(s.id, snap, false); err != nil {
 		return err
 	}
 	s.snapVer = s.tail.Version
@@ -154,19 +126,15 @@ func (s *stream) saveSnapshot() error {
 // refreshLocked brings the cache up to the log's real tail: a writer never
 // decides on stale state. The writer lock must be held.
 func (s *stream) refreshLocked(ctx context.Context) error {
-	size, err := s.w.Size()
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", s.w.Path(), err)
-	}
-	if s.loaded && size >= s.tail.Offset {
-		h, err := eventlog.LastLineHash(s.w.File(), s.tail.LastStart, s.tail.Offset)
+	if s.loaded {
+		c, err := s.w.Check(&s.tail)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", s.w.Path(), err)
+			return fmt.Errorf("read %s: %w", s.w.Name(), err)
 		}
-		if h == s.tail.Hash {
-			if size == s.tail.Offset {
-				return nil
-			}
+		switch c {
+		case eventlog.Same:
+			return nil
+		case eventlog.More:
 			return s.catchUpLocked(ctx)
 		}
 	}
@@ -174,19 +142,20 @@ func (s *stream) refreshLocked(ctx context.Context) error {
 		s.e.cfg.Log.Info("log changed under the cache; reloading", "stream", s.id.String())
 	}
 	s.reset()
-	if err := s.loadSnapshot(); err != nil {
+	if err := s.loadSnapshot(s.w); err != nil {
 		return err
 	}
 	s.loaded = true
 	return s.catchUpLocked(ctx)
 }
 
-// loadSnapshot starts the cache from the snapshot when it matches the log.
-func (s *stream) loadSnapshot() error {
+// loadSnapshot starts the cache from the snapshot when it matches lg, the
+// stream's log.
+func (s *stream) loadSnapshot(lg store.Log) error {
 	if s.pool == nil {
 		return nil
 	}
-	snap, err := s.e.cfg.Root.LoadSnapshot(s.id)
+	snap, err := s.e.cfg.Store.LoadSnapshot(s.id)
 	if err != nil {
 		s.e.cfg.Log.Warn("ignoring unreadable snapshot; replaying the log", "stream", s.id.String(), "err", err)
 		return nil
@@ -194,16 +163,19 @@ func (s *stream) loadSnapshot() error {
 	if snap == nil {
 		return nil
 	}
-	t, ok, err := eventlog.LineEndingAt(s.w.File(), snap.Offset, snap.Version == nil)
+	t := eventlog.Tail{Offset: snap.Offset, Hash: snap.Hash, LastStart: -1}
+	c, err := lg.Check(&t)
 	if err != nil {
-		return err
+		return fmt.Errorf("read %s: %w", lg.Name(), err)
 	}
-	if !ok || t.Hash != snap.Hash {
+	if c != eventlog.Same && c != eventlog.More {
 		s.e.cfg.Log.Warn("ignoring snapshot that does not match the log; replaying", "stream", s.id.String(), "offset", snap.Offset)
 		return nil
 	}
 	if snap.Version != nil {
 		t.Version = *snap.Version
+	} else if err := lg.Count(&t); err != nil {
+		return fmt.Errorf("read %s: %w", lg.Name(), err)
 	}
 	s.tail, s.state, s.snapVer = t, snap.State, t.Version
 	return nil
@@ -213,7 +185,7 @@ func (s *stream) loadSnapshot() error {
 // the state, and cuts a torn tail. The writer lock must be held.
 func (s *stream) catchUpLocked(ctx context.Context) error {
 	r := replayer{ctx: ctx, e: s.e, s: s}
-	t, err := eventlog.Scan(s.w.File(), s.tail, r.entry)
+	t, err := s.w.Scan(s.tail, -1, r.entry)
 	if err == nil {
 		err = r.flush()
 	}
@@ -223,8 +195,8 @@ func (s *stream) catchUpLocked(ctx context.Context) error {
 	}
 	s.tail = t
 	if t.Torn > 0 {
-		s.e.cfg.Log.Warn("cutting torn tail (an unacknowledged write)", "stream", s.id.String(), "path", s.w.Path(), "offset", t.Offset, "bytes", t.Torn)
-		if err := s.w.TruncateLocked(t.Offset); err != nil {
+		s.e.cfg.Log.Warn("cutting torn tail (an unacknowledged write)", "stream", s.id.String(), "log", s.w.Name(), "offset", t.Offset, "bytes", t.Torn)
+		if err := s.w.Truncate(t.Offset); err != nil {
 			s.reset()
 			return err
 		}

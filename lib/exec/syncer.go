@@ -1,6 +1,6 @@
 package exec
 
-import "github.com/fold-es/fold/lib/eventlog"
+import "github.com/fold-es/fold/lib/store"
 
 // syncer makes a batch's appends durable one command at a time on its own
 // goroutine (--sync each), so that deciding and writing the next command
@@ -8,7 +8,7 @@ import "github.com/fold-es/fold/lib/eventlog"
 // command still gets its own fdatasync, issued after its write, and no
 // record is released before the batch's syncs are done.
 type syncer struct {
-	w    *eventlog.File
+	w    store.Writer
 	reqs chan int // indexes of outcomes whose lines were written
 	done chan struct{}
 
@@ -18,7 +18,7 @@ type syncer struct {
 	hadFailed bool
 }
 
-func newSyncer(w *eventlog.File, n int) *syncer {
+func newSyncer(w store.Writer, n int) *syncer {
 	sy := &syncer{w: w, reqs: make(chan int, n), done: make(chan struct{})}
 	go func() {
 		defer close(sy.done)

@@ -57,7 +57,7 @@ func engine(t *testing.T) (*exec.Engine, store.Root) {
 	root := store.Open(t.TempDir())
 	cfg := handler.Config{Command: fmt.Sprintf("%q -test.run=^$", os.Args[0]), Env: []string{"FOLD_PM_TEST_HANDLER=1"}, Stderr: os.Stderr}
 	pools := map[string]*handler.Pool{"target": handler.NewPool(cfg, 2)}
-	eng := exec.New(exec.Config{Root: root, Routes: pools, Jobs: 2, Sync: exec.SyncNone})
+	eng := exec.New(exec.Config{Store: root, Routes: pools, Jobs: 2, Sync: exec.SyncNone})
 	t.Cleanup(func() {
 		eng.Close()
 		exec.ClosePools(pools)

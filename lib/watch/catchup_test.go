@@ -17,7 +17,7 @@ func TestCatchUpAll(t *testing.T) {
 	b := r.append(sid("counter/b"), 3)
 	a := r.append(sid("counter/a"), 2)
 	o := r.append(sid("order/1"), 1)
-	recs, err := catchUp(t, &Source{Root: r.root}, nil)
+	recs, err := catchUp(t, &Source{Store: r.root}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestCatchUpAll(t *testing.T) {
 }
 
 func TestCatchUpNoRoot(t *testing.T) {
-	recs, err := catchUp(t, &Source{Root: store.Open(t.TempDir() + "/missing")}, nil)
+	recs, err := catchUp(t, &Source{Store: store.Open(t.TempDir() + "/missing")}, nil)
 	if err != nil || len(recs) != 0 {
 		t.Fatalf("CatchUp of a missing root = %v, %v; want nothing, no error", recs, err)
 	}
-	_, err = catchUp(t, &Source{Root: store.Open(t.TempDir() + "/missing"), Streams: []record.StreamID{sid("a/b")}}, nil)
+	_, err = catchUp(t, &Source{Store: store.Open(t.TempDir() + "/missing"), Streams: []record.StreamID{sid("a/b")}}, nil)
 	if !errors.Is(err, store.ErrNoStream) {
 		t.Fatalf("CatchUp of a named missing stream = %v; want ErrNoStream", err)
 	}
@@ -54,7 +54,7 @@ func TestCatchUpSelection(t *testing.T) {
 		{"unknown type", Source{Types: []string{"nope"}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.src.Root = r.root
+			tc.src.Store = r.root
 			recs, err := catchUp(t, &tc.src, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -68,7 +68,7 @@ func TestCatchUpFromCursors(t *testing.T) {
 	r := newTestRoot(t)
 	a := r.append(sid("counter/a"), 5)
 	b := r.append(sid("counter/b"), 2)
-	all, err := catchUp(t, &Source{Root: r.root}, nil)
+	all, err := catchUp(t, &Source{Store: r.root}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestCatchUpFromCursors(t *testing.T) {
 		"counter/b": all[6].cursor(), // at its end
 		"order/9":   {Offset: 10, Hash: "x"},
 	}
-	recs, err := catchUp(t, &Source{Root: r.root, Types: []string{"counter"}}, cursors)
+	recs, err := catchUp(t, &Source{Store: r.root, Types: []string{"counter"}}, cursors)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestCatchUpBatches(t *testing.T) {
 	r.append(sid("a/1"), 3)
 	r.append(sid("a/2"), 2)
 	var c collector
-	if err := (&Source{Root: r.root, MaxBatch: 2}).CatchUp(context.Background(), nil, c.fn); err != nil {
+	if err := (&Source{Store: r.root, MaxBatch: 2}).CatchUp(context.Background(), nil, c.fn); err != nil {
 		t.Fatal(err)
 	}
 	// Batches span streams; the last is Idle (here: empty).
@@ -108,13 +108,13 @@ func TestCatchUpTornTail(t *testing.T) {
 	lines := r.append(sid("a/1"), 2)
 	torn := r.event("Half")
 	r.add(sid("a/1"), torn[:10])
-	recs, err := catchUp(t, &Source{Root: r.root}, nil)
+	recs, err := catchUp(t, &Source{Store: r.root}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameRecords(t, recs, expect("a/1", 0, 0, lines))
 	r.add(sid("a/1"), torn[10:]+"\n")
-	recs, err = catchUp(t, &Source{Root: r.root}, map[string]record.Cursor{"a/1": recs[1].cursor()})
+	recs, err = catchUp(t, &Source{Store: r.root}, map[string]record.Cursor{"a/1": recs[1].cursor()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestCatchUpCorruptLine(t *testing.T) {
 	r.add(sid("a/1"), "{not json\n")
 	last := r.append(sid("a/1"), 1)
 	var reported []*eventlog.CorruptError
-	src := &Source{Root: r.root, OnCorrupt: func(e *eventlog.CorruptError) error {
+	src := &Source{Store: r.root, OnCorrupt: func(e *eventlog.CorruptError) error {
 		reported = append(reported, e)
 		return nil
 	}}
@@ -167,19 +167,19 @@ func TestCatchUpRewritten(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newTestRoot(t)
 			r.append(sid("a/1"), 3)
-			all, _ := catchUp(t, &Source{Root: r.root}, nil)
+			all, _ := catchUp(t, &Source{Store: r.root}, nil)
 			if tc.change != nil {
 				tc.change(r, r.root.LogPath(sid("a/1")), all)
 			}
 			cursors := map[string]record.Cursor{"a/1": tc.cursor(all)}
-			_, err := catchUp(t, &Source{Root: r.root}, cursors)
+			_, err := catchUp(t, &Source{Store: r.root}, cursors)
 			var rw *RewrittenError
 			if !errors.As(err, &rw) || !errors.Is(err, ErrRewritten) || rw.Stream != sid("a/1") || rw.Cursor != cursors["a/1"] {
 				t.Fatalf("CatchUp = %v; want a *RewrittenError for a/1", err)
 			}
 			// Accepting the rewrite reads the stream again from its start.
 			var seen []*RewrittenError
-			src := &Source{Root: r.root, OnRewritten: func(e *RewrittenError) error { seen = append(seen, e); return nil }}
+			src := &Source{Store: r.root, OnRewritten: func(e *RewrittenError) error { seen = append(seen, e); return nil }}
 			recs, err := catchUp(t, src, cursors)
 			if err != nil || len(seen) != 1 {
 				t.Fatalf("CatchUp with OnRewritten = %v, %d reports; want no error, one report", err, len(seen))
@@ -203,7 +203,7 @@ func TestCatchUpProgressAndCancel(t *testing.T) {
 	r.append(sid("a/1"), 1)
 	r.append(sid("a/2"), 1)
 	var ps []Progress
-	if _, err := catchUp(t, &Source{Root: r.root, Progress: func(p Progress) { ps = append(ps, p) }}, nil); err != nil {
+	if _, err := catchUp(t, &Source{Store: r.root, Progress: func(p Progress) { ps = append(ps, p) }}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(ps) != 2 || ps[1] != (Progress{Streams: 2, Done: 2, Records: 2}) {
@@ -212,7 +212,7 @@ func TestCatchUpProgressAndCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var c collector
-	if err := (&Source{Root: r.root}).CatchUp(ctx, nil, c.fn); !errors.Is(err, context.Canceled) || len(c.recs) != 0 {
+	if err := (&Source{Store: r.root}).CatchUp(ctx, nil, c.fn); !errors.Is(err, context.Canceled) || len(c.recs) != 0 {
 		t.Fatalf("cancelled CatchUp = %v with %d records; want context.Canceled, none", err, len(c.recs))
 	}
 }
@@ -238,7 +238,7 @@ func TestCatchUpUnregisteredStreams(t *testing.T) {
 	if err := r.root.Register(sid("a/gone"), false); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := catchUp(t, &Source{Root: r.root}, nil)
+	recs, err := catchUp(t, &Source{Store: r.root}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,6 @@ var ErrRewritten = errors.New("stream rewritten")
 // projection is rebuilt.
 type RewrittenError struct {
 	Stream record.StreamID
-	Path   string
 	Cursor record.Cursor
 	Reason string
 }

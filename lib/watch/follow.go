@@ -3,25 +3,38 @@ package watch
 import (
 	"context"
 	"errors"
-	"os"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
 )
+
+// errStopped ends a Follow whose store stopped notifying for good.
+var errStopped = errors.New("store notifications stopped")
 
 // Follow catches up as CatchUp does, delivering an Idle batch at the end
 // even when nothing was read, then stays: each time selected logs grow or
 // selected streams appear, it reads the new complete lines and delivers
-// them, the last batch of each such round Idle. It watches the root with
-// fsnotify (the root, streams/, each type's and each stream's directory:
-// directories survive the rename-replace of a file and tell of new
-// children), or polls every Poll. Follow returns only with an error:
+// them, the last batch of each such round Idle. It learns of changes from
+// the store (Store.Watch: fsnotify on the root's directories for the file
+// backend), or looks every Poll. Follow returns only with an error:
 // ctx.Err() after a stop, fn's error, or the OnCorrupt/OnRewritten error.
 func (s *Source) Follow(ctx context.Context, cursors map[string]record.Cursor, fn func(Batch) error) error {
 	r := s.newReader(ctx, fn)
 	r.durable = true
+	// The watch is set up before the streams are listed, so nothing
+	// appended or created from then on goes unnoticed.
+	var w store.Watcher
+	poll := s.Poll
+	if poll <= 0 {
+		var err error
+		if w, err = s.Store.Watch(r.sel, s.log()); err != nil {
+			s.log().Warn("store notifications unavailable; polling", "every", DefaultPoll.String(), "err", err)
+			poll = DefaultPoll
+		} else {
+			defer w.Close()
+		}
+	}
 	ids, tails, err := r.start(cursors)
 	if err != nil {
 		return err
@@ -30,16 +43,6 @@ func (s *Source) Follow(ctx context.Context, cursors map[string]record.Cursor, f
 	for i, id := range ids {
 		f.tails[id] = tails[i]
 	}
-	// Watches are set up before the catch-up reads anything, so nothing
-	// appended or created during it is missed.
-	poll := s.Poll
-	if poll <= 0 {
-		if err := f.notify(); err != nil {
-			s.log().Warn("file notifications unavailable; polling", "every", DefaultPoll.String(), "err", err)
-			poll = DefaultPoll
-		}
-	}
-	defer f.close()
 	if err := r.readAll(ids, tails); err != nil {
 		return err
 	}
@@ -49,7 +52,7 @@ func (s *Source) Follow(ctx context.Context, cursors map[string]record.Cursor, f
 	if poll > 0 {
 		return f.pollLoop(ctx, poll)
 	}
-	return f.notifyLoop(ctx)
+	return f.notifyLoop(ctx, w.Changes())
 }
 
 // follower is the state of one Follow: a tail per known stream and the
@@ -59,21 +62,25 @@ type follower struct {
 	tails map[record.StreamID]*tail
 	dirty map[record.StreamID]bool
 	order []record.StreamID // dirty streams in the order they were seen
-	tree  *tree             // nil when polling
-}
-
-func (f *follower) close() {
-	if f.tree != nil {
-		f.tree.close()
-	}
 }
 
 func (f *follower) markDirty(id record.StreamID) {
-	if !f.r.sel.wants(id) || f.dirty[id] {
+	if !f.r.sel.Wants(id) || f.dirty[id] {
 		return
 	}
 	f.dirty[id] = true
 	f.order = append(f.order, id)
+}
+
+// change marks what a notification names to be read.
+func (f *follower) change(c store.Change) {
+	if !c.All {
+		f.markDirty(c.Stream)
+		return
+	}
+	for id := range f.tails {
+		f.markDirty(id)
+	}
 }
 
 // round reads every dirty stream and delivers what it found.
@@ -97,8 +104,8 @@ func (f *follower) round() error {
 	return nil
 }
 
-// pollLoop rediscovers the selected streams every interval and reads those
-// whose log changed size (or vanished).
+// pollLoop rediscovers the selected streams every interval and reads them
+// all: a probe of a log with nothing new is one read.
 func (f *follower) pollLoop(ctx context.Context, every time.Duration) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -113,18 +120,10 @@ func (f *follower) pollLoop(ctx context.Context, every time.Duration) error {
 			return err
 		}
 		for _, id := range ids {
-			if f.tails[id] == nil {
-				f.markDirty(id)
-			}
+			f.markDirty(id)
 		}
-		for id, t := range f.tails {
-			st, err := os.Stat(f.r.s.Root.LogPath(id))
-			switch {
-			case err == nil && st.Size() != t.offset:
-				f.markDirty(id)
-			case errors.Is(err, os.ErrNotExist) && t.offset > 0:
-				f.markDirty(id)
-			}
+		for id := range f.tails {
+			f.markDirty(id)
 		}
 		if err := f.round(); err != nil {
 			return err
@@ -135,32 +134,31 @@ func (f *follower) pollLoop(ctx context.Context, every time.Duration) error {
 // notifyLoop reads after each notification, taking every notification
 // already queued (and, with Settle, those arriving within it) into one
 // round.
-func (f *follower) notifyLoop(ctx context.Context) error {
-	w := f.tree.w
-	if err := f.round(); err != nil { // streams the watch setup found
-		return err
-	}
+func (f *follower) notifyLoop(ctx context.Context, changes <-chan store.Change) error {
+	now := make(chan time.Time)
+	close(now) // always ready: no settling
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ev, ok := <-w.Events:
-			if !ok {
-				return errors.New("file notifications stopped")
+		var until <-chan time.Time // nil until the first change of a round
+		for gather := true; gather; {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case c, ok := <-changes:
+				if !ok {
+					return errStopped
+				}
+				f.change(c)
+				if until == nil {
+					until = now
+					if d := f.r.s.Settle; d > 0 {
+						until = time.After(d)
+					}
+				}
+			case <-until:
+				gather = false
 			}
-			f.event(ev)
-		case err, ok := <-w.Errors:
-			if !ok {
-				return errors.New("file notifications stopped")
-			}
-			f.watchError(err)
 		}
-		if d := f.r.s.Settle; d > 0 {
-			if err := f.settle(ctx, d); err != nil {
-				return err
-			}
-		}
-		if err := f.drain(); err != nil {
+		if err := f.drain(changes); err != nil {
 			return err
 		}
 		if err := f.round(); err != nil {
@@ -169,62 +167,18 @@ func (f *follower) notifyLoop(ctx context.Context) error {
 	}
 }
 
-// settle takes notifications for d more.
-func (f *follower) settle(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// drain takes the notifications already queued: select picks among ready
+// cases at random, so the gathering loop may end with some left.
+func (f *follower) drain(changes <-chan store.Change) error {
 	for {
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		case ev, ok := <-f.tree.w.Events:
+		case c, ok := <-changes:
 			if !ok {
-				return errors.New("file notifications stopped")
+				return errStopped
 			}
-			f.event(ev)
-		case err, ok := <-f.tree.w.Errors:
-			if !ok {
-				return errors.New("file notifications stopped")
-			}
-			f.watchError(err)
-		}
-	}
-}
-
-// drain takes the notifications already queued.
-func (f *follower) drain() error {
-	for {
-		select {
-		case ev, ok := <-f.tree.w.Events:
-			if !ok {
-				return errors.New("file notifications stopped")
-			}
-			f.event(ev)
-		case err, ok := <-f.tree.w.Errors:
-			if !ok {
-				return errors.New("file notifications stopped")
-			}
-			f.watchError(err)
+			f.change(c)
 		default:
 			return nil
 		}
-	}
-}
-
-func (f *follower) watchError(err error) {
-	if err == nil {
-		return
-	}
-	if errors.Is(err, fsnotify.ErrEventOverflow) {
-		f.r.s.log().Info("file notifications overflowed; rescanning")
-	} else {
-		f.r.s.log().Warn("file notification error; rescanning", "err", err)
-	}
-	// Notifications may have been lost: look at everything.
-	f.rescanOrWarn()
-	for id := range f.tails {
-		f.markDirty(id)
 	}
 }

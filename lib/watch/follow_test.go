@@ -44,7 +44,7 @@ func TestFollow(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			r := newTestRoot(t)
 			first := r.append(sid("a/1"), 2)
-			c, _ := startFollow(t, &Source{Root: r.root, Poll: mode.poll}, nil)
+			c, _ := startFollow(t, &Source{Store: r.root, Poll: mode.poll}, nil)
 			c.waitFor(t, "the catch-up", hasN(2))
 
 			more := r.append(sid("a/1"), 1)
@@ -76,7 +76,7 @@ func TestFollowRootCreatedLater(t *testing.T) {
 	for _, mode := range followModes {
 		t.Run(mode.name, func(t *testing.T) {
 			r := newTestRoot(t)
-			c, _ := startFollow(t, &Source{Root: r.root, Poll: mode.poll}, nil)
+			c, _ := startFollow(t, &Source{Store: r.root, Poll: mode.poll}, nil)
 			c.waitFor(t, "the empty catch-up", func(_ []got, idle int) bool { return idle == 1 })
 			lines := r.append(sid("x/1"), 2)
 			recs := c.waitFor(t, "the first stream", hasN(2))
@@ -90,7 +90,7 @@ func TestFollowSelection(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			r := newTestRoot(t)
 			keep := r.append(sid("c/keep"), 1) // a stream named explicitly must exist
-			c, _ := startFollow(t, &Source{Root: r.root, Poll: mode.poll, Types: []string{"a"}, Streams: []record.StreamID{sid("c/keep")}}, nil)
+			c, _ := startFollow(t, &Source{Store: r.root, Poll: mode.poll, Types: []string{"a"}, Streams: []record.StreamID{sid("c/keep")}}, nil)
 			c.waitFor(t, "the catch-up", hasN(1))
 			r.append(sid("b/1"), 1)
 			r.append(sid("c/other"), 1)
@@ -111,8 +111,8 @@ func TestFollowSelection(t *testing.T) {
 func TestFollowResumesFromCursors(t *testing.T) {
 	r := newTestRoot(t)
 	lines := r.append(sid("a/1"), 3)
-	all, _ := catchUp(t, &Source{Root: r.root}, nil)
-	c, _ := startFollow(t, &Source{Root: r.root}, map[string]record.Cursor{"a/1": all[2].cursor()})
+	all, _ := catchUp(t, &Source{Store: r.root}, nil)
+	c, _ := startFollow(t, &Source{Store: r.root}, map[string]record.Cursor{"a/1": all[2].cursor()})
 	c.waitFor(t, "the catch-up", func(_ []got, idle int) bool { return idle == 1 })
 	more := r.append(sid("a/1"), 1)
 	recs := c.waitFor(t, "the append", hasN(1))
@@ -127,7 +127,7 @@ func TestFollowRewritten(t *testing.T) {
 			r := newTestRoot(t)
 			r.append(sid("a/1"), 3)
 			rewrites := make(chan *RewrittenError, 4)
-			src := &Source{Root: r.root, Poll: mode.poll, OnRewritten: func(e *RewrittenError) error {
+			src := &Source{Store: r.root, Poll: mode.poll, OnRewritten: func(e *RewrittenError) error {
 				rewrites <- e
 				return nil
 			}}
@@ -160,7 +160,7 @@ func TestFollowStopsOnFnError(t *testing.T) {
 	r := newTestRoot(t)
 	r.append(sid("a/1"), 1)
 	boom := errors.New("boom")
-	err := (&Source{Root: r.root}).Follow(context.Background(), nil, func(Batch) error { return boom })
+	err := (&Source{Store: r.root}).Follow(context.Background(), nil, func(Batch) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("Follow = %v; want fn's error", err)
 	}

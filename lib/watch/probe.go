@@ -3,64 +3,66 @@ package watch
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"runtime"
 	"sync"
 
+	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
 )
 
-// probed is what probing a stream's log from its tail found: the cursor no
-// longer matches (rewritten says how), there is nothing new (lf.fd < 0), or
-// there are bytes past the tail to scan (lf is open, the tail's version
-// counted).
+// probed is what probing a stream's log from its tail found: the position
+// no longer holds (rewritten says how), there is nothing new (lg is nil),
+// or there is something past the tail to scan (lg is open, the tail's
+// version counted).
 type probed struct {
-	path      string
-	lf        logFile
+	lg        store.Log
 	rewritten string
 	err       error
 }
 
-// probe opens the log at path, checks it against t and counts t's version
-// if something is to be read. It touches only t and buf, so probes of
-// different streams run in parallel. For a log with nothing new it costs
-// three system calls: open, one pread, close.
-func probe(path string, t *tail, buf []byte) (probed, []byte) {
-	pr := probed{path: path, lf: logFile{fd: -1}}
-	lf, err := openLog(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if t.offset > 0 {
+// probe opens id's log, checks it against t and counts t's version if
+// something is to be read. It touches only t, so probes of different
+// streams run in parallel. For a log with nothing new the file backend
+// spends three system calls: open, one pread, close.
+func probe(st store.Store, id record.StreamID, t *tail) probed {
+	var pr probed
+	lg, err := st.OpenLog(id)
+	if errors.Is(err, store.ErrNoStream) {
+		if t.pos.Offset > 0 {
 			pr.rewritten = "the stream no longer exists"
 		}
-		return pr, buf
+		return pr
 	}
 	if err != nil {
 		pr.err = err
-		return pr, buf
+		return pr
 	}
-	if t.offset == 0 {
-		pr.lf = lf // from the start: the scan finds what there is
-		return pr, buf
+	if t.pos.Offset == 0 {
+		pr.lg = lg // from the start: the scan finds what there is
+		return pr
 	}
-	var c check
-	c, buf, err = t.check(lf, buf)
+	c, err := lg.Check(&t.pos)
 	switch {
 	case err != nil:
 		pr.err = err
-	case c == checkShort:
+	case c == eventlog.Short:
 		pr.rewritten = "the log is shorter than the cursor"
-	case c == checkChanged:
+	case c == eventlog.Changed:
 		pr.rewritten = "the line before the cursor is not the one the cursor names"
-	case c == checkMore:
-		if buf, err = t.count(lf, buf); err != nil {
-			pr.err = err
-			break
+	case c == eventlog.More:
+		if !t.counted {
+			if err := lg.Count(&t.pos); err != nil {
+				pr.err = err
+				break
+			}
+			t.counted = true
 		}
-		pr.lf = lf
-		return pr, buf
+		pr.lg = lg
+		return pr
 	}
-	lf.close()
-	return pr, buf
+	_ = lg.Close()
+	return pr
 }
 
 // Probing ahead: below probeMin streams it is not worth the goroutines;
@@ -80,8 +82,7 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
-			var pr probed
-			pr, r.buf = probe(r.paths.of(id), tails[i], r.buf)
+			pr := probe(r.s.Store, id, tails[i])
 			if err := use(i, pr); err != nil {
 				return err
 			}
@@ -114,10 +115,8 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 	})
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
-			var buf []byte
 			for i := range jobs {
-				var pr probed
-				pr, buf = probe(r.paths.of(ids[i]), tails[i], buf)
+				pr := probe(r.s.Store, ids[i], tails[i])
 				results <- result{i, pr} // never blocks: a token per result
 			}
 		})
@@ -129,7 +128,7 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 				if pr, ok := pending[next]; ok {
 					delete(pending, next)
 					if err := r.ctx.Err(); err != nil {
-						pr.lf.close()
+						pr.close()
 						return err
 					}
 					if err := use(next, pr); err != nil {
@@ -151,7 +150,13 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 		pending[res.i] = res.pr
 	}
 	for _, pr := range pending {
-		pr.lf.close()
+		pr.close()
 	}
 	return err
+}
+
+func (pr probed) close() {
+	if pr.lg != nil {
+		_ = pr.lg.Close()
+	}
 }

@@ -49,7 +49,7 @@ func TestPropertyResumeIsExactlyOnce(t *testing.T) {
 			f.WriteString(s)
 			f.Close()
 		}
-		src := &Source{Root: root, MaxBatch: rapid.IntRange(1, 5).Draw(rt, "batch")}
+		src := &Source{Store: root, MaxBatch: rapid.IntRange(1, 5).Draw(rt, "batch")}
 		cursors := map[string]record.Cursor{}
 		var incremental []got
 		for range rapid.IntRange(1, 8).Draw(rt, "runs") {

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/record"
@@ -19,17 +16,14 @@ import (
 type reader struct {
 	ctx      context.Context
 	s        *Source
-	sel      selection
-	paths    logPaths
+	sel      store.Selection
 	progress Progress // of the catch-up, when the Source asks for it
-	sc       eventlog.Scanner
-	buf      []byte
 	b        batcher
 	durable  bool // sync a log before reading what is new in it (Follow)
 }
 
 func (s *Source) newReader(ctx context.Context, fn func(Batch) error) *reader {
-	r := &reader{ctx: ctx, s: s, sel: s.selection(), paths: newLogPaths(s.Root.Dir)}
+	r := &reader{ctx: ctx, s: s, sel: store.Select(s.Types, s.Streams)}
 	r.b = batcher{ctx: ctx, fn: fn, max: s.MaxBatch, maxBytes: s.MaxBatchBytes}
 	if r.b.max <= 0 {
 		r.b.max = DefaultMaxBatch
@@ -52,7 +46,7 @@ func (r *reader) start(cursors map[string]record.Cursor) ([]record.StreamID, []*
 		return nil, nil, err
 	}
 	for _, id := range r.s.Streams {
-		if !r.s.Root.HasStream(id) { // if its log exists, discovery listed it
+		if !r.s.Store.HasStream(id) { // if its log exists, discovery listed it
 			return nil, nil, fmt.Errorf("%w %s", store.ErrNoStream, record.Quote(id.String()))
 		}
 	}
@@ -82,7 +76,7 @@ func (r *reader) checkGone(ids []record.StreamID, cursors map[string]record.Curs
 	want := 0
 	for key, c := range cursors {
 		t, i, ok := strings.Cut(key, "/")
-		if ok && c.Offset > 0 && r.sel.wants(record.StreamID{Type: t, ID: i}) {
+		if ok && c.Offset > 0 && r.sel.Wants(record.StreamID{Type: t, ID: i}) {
 			want++
 		}
 	}
@@ -97,8 +91,8 @@ func (r *reader) checkGone(ids []record.StreamID, cursors map[string]record.Curs
 	for key, c := range cursors {
 		t, i, ok := strings.Cut(key, "/")
 		id := record.StreamID{Type: t, ID: i}
-		if ok && c.Offset > 0 && r.sel.wants(id) && !discovered[id] {
-			gone = append(gone, &RewrittenError{Stream: id, Path: r.s.Root.LogPath(id), Cursor: c, Reason: "the stream no longer exists"})
+		if ok && c.Offset > 0 && r.sel.Wants(id) && !discovered[id] {
+			gone = append(gone, &RewrittenError{Stream: id, Cursor: c, Reason: "the stream no longer exists"})
 		}
 	}
 	for _, e := range gone {
@@ -109,17 +103,17 @@ func (r *reader) checkGone(ids []record.StreamID, cursors map[string]record.Curs
 	return nil
 }
 
-// discover lists the selected streams in discovery order (store.Root.Streams).
+// discover lists the selected streams in discovery order (Store.Streams).
 func (r *reader) discover() ([]record.StreamID, error) {
 	// Unchecked: read opens every log anyway, and takes a missing one as
 	// empty, so a stat per stream would be spent for nothing.
-	all, err := r.s.Root.StreamsUnchecked(r.sel.typeList()...)
+	all, err := r.s.Store.StreamsUnchecked(r.sel.TypeList()...)
 	if err != nil {
 		return nil, err
 	}
 	ids := all[:0]
 	for _, id := range all {
-		if r.sel.wants(id) {
+		if r.sel.Wants(id) {
 			ids = append(ids, id)
 		}
 	}
@@ -158,9 +152,7 @@ func (r *reader) report() {
 // read checks that t still matches id's log and queues the complete lines
 // past it, moving t to the end of the last one.
 func (r *reader) read(id record.StreamID, t *tail) error {
-	var pr probed
-	pr, r.buf = probe(r.paths.of(id), t, r.buf)
-	return r.use(id, t, pr)
+	return r.use(id, t, probe(r.s.Store, id, t))
 }
 
 // use acts on what a probe found: a stream to read again from its start,
@@ -170,22 +162,21 @@ func (r *reader) use(id record.StreamID, t *tail, pr probed) (err error) {
 	case pr.err != nil:
 		return fmt.Errorf("stream %s: %w", record.Quote(id.String()), pr.err)
 	case pr.rewritten != "":
-		return r.restart(id, t, pr.path, pr.rewritten)
-	case pr.lf.fd < 0:
+		return r.restart(id, t, pr.rewritten)
+	case pr.lg == nil:
 		return nil
 	}
-	f := os.NewFile(uintptr(pr.lf.fd), pr.path)
-	defer f.Close()
-	limit := int64(-1)
+	defer pr.close()
+	end := int64(-1)
 	if r.durable {
 		// A live record is printed only once it is durable: the writer
 		// may not have flushed it yet (group commit flushes after the
 		// write), so flush it here, and read only as far as was flushed.
-		if limit, err = syncedSize(f); err != nil {
+		if end, err = pr.lg.Durable(); err != nil {
 			return fmt.Errorf("stream %s: %w", record.Quote(id.String()), err)
 		}
 	}
-	end, err := r.sc.ScanTo(f, t.scanned(), limit, func(e eventlog.Entry) error {
+	reached, err := pr.lg.Scan(t.pos, end, func(e eventlog.Entry) error {
 		if e.Err != nil {
 			return r.corrupt(e.Err)
 		}
@@ -194,14 +185,14 @@ func (r *reader) use(id record.StreamID, t *tail, pr probed) (err error) {
 	if err != nil {
 		return err
 	}
-	t.moveTo(end)
+	t.moveTo(reached)
 	return nil
 }
 
 // restart reports a rewritten stream and, when the consumer accepts it,
 // reads the stream again from its start.
-func (r *reader) restart(id record.StreamID, t *tail, path, reason string) error {
-	if err := r.rewritten(&RewrittenError{Stream: id, Path: path, Cursor: t.cursor(), Reason: reason}); err != nil {
+func (r *reader) restart(id record.StreamID, t *tail, reason string) error {
+	if err := r.rewritten(&RewrittenError{Stream: id, Cursor: t.cursor(), Reason: reason}); err != nil {
 		return err
 	}
 	*t = newTail(record.Cursor{})
@@ -277,31 +268,4 @@ func (b *batcher) flush(idle bool) error {
 		b.onFlush()
 	}
 	return err
-}
-
-// syncedSize makes f durable up to its current size and returns that size.
-// fdatasync works on a descriptor opened for reading, whoever wrote.
-func syncedSize(f *os.File) (int64, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			if serr = unix.Fdatasync(int(fd)); serr != unix.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return 0, err
-	}
-	if serr != nil {
-		return 0, fmt.Errorf("sync %s: %w", f.Name(), serr)
-	}
-	return st.Size(), nil
 }

@@ -1,10 +1,10 @@
-// Package watch reads a root's streams as event records, for fold-watch,
+// Package watch reads a store's streams as event records, for fold-watch,
 // fold-project and fold-pm. A Source names the streams (all of them, some
 // types, or some streams) and delivers their records in batches: CatchUp
 // reads what the logs hold now, stream by stream in discovery order, from a
 // set of cursors; Follow does the same and then stays, delivering records as
-// lines are appended and streams are created (fsnotify, or polling where
-// notifications are unavailable).
+// lines are appended and streams are created (the store's notifications,
+// or polling where they are unavailable).
 //
 // Both stream: a log is read line by line, batches are bounded in records
 // and bytes, and what is kept per stream is its cursor and version, so
@@ -33,12 +33,12 @@ const (
 	DefaultPoll          = time.Second
 )
 
-// Source reads a root's streams. Types and Streams select them: a stream is
+// Source reads a store's streams. Types and Streams select them: a stream is
 // read when its type is in Types or it is in Streams; when both are empty,
 // every stream is. A Source is configuration only: each CatchUp or Follow
 // call keeps its own state, and may run concurrently with others.
 type Source struct {
-	Root    store.Root
+	Store   store.Store
 	Types   []string
 	Streams []record.StreamID
 

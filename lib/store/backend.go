@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/fold-es/fold/lib/eventlog"
+	"github.com/fold-es/fold/lib/record"
+)
+
+// Store is where streams live: their logs, snapshots and registry. The
+// programs and the packages they share (lib/exec, lib/watch) see streams
+// only through it, so a second backend (NATS JetStream, SPEC §7) is a
+// second implementation, not a change to them. Root, a directory in the
+// eventfold-es 0.2.0 layout, is the file backend.
+//
+// Positions are the SPEC's whatever the backend: a line of a log is
+// addressed by the byte offset just past it in the eventfold-format log
+// and the xxh64 of its bytes, so a record, a checkpoint and a snapshot name
+// the same place in every backend. The state a consumer keeps (checkpoints,
+// dead letters) is not part of a Store: it stays in a local directory.
+//
+// A Store is safe for concurrent use; the Logs and Writers it opens are
+// not.
+type Store interface {
+	// Location names the store in messages, and in the FOLD_ROOT that
+	// handlers are given.
+	Location() string
+	// Exists reports whether the store has been created (by a first write).
+	Exists() bool
+
+	// Streams lists the streams (of the given types, or all) in discovery
+	// order: the order of creation as far as the store knows it.
+	Streams(types ...string) ([]record.StreamID, error)
+	// StreamsUnchecked is Streams for readers that open every stream
+	// anyway: it may list a stream whose log is gone (OpenLog then says
+	// so), where checking each would cost a call per stream.
+	StreamsUnchecked(types ...string) ([]record.StreamID, error)
+	// HasStream reports whether a stream's log exists.
+	HasStream(id record.StreamID) bool
+
+	// OpenLog opens a stream's log for reading. A missing log is an error
+	// wrapping ErrNoStream.
+	OpenLog(id record.StreamID) (Log, error)
+	// OpenWriter opens a stream's log for appending. With create a missing
+	// log is made, registered, and created reports that this call made it;
+	// without, a missing log is an error wrapping ErrNoStream. The names a
+	// creation adds become durable with the writer's first Sync (or a
+	// SyncWriters that includes it).
+	OpenWriter(id record.StreamID, create bool) (w Writer, created bool, err error)
+	// SyncWriters makes what was appended through every writer given
+	// durable, as Sync on each would, at the cost the backend can do it
+	// for together (group commit).
+	SyncWriters(ws []Writer) error
+
+	// LoadSnapshot reads a stream's snapshot: nil, nil when there is none,
+	// an error when it is unreadable (the caller then replays the log: a
+	// snapshot is a cache).
+	LoadSnapshot(id record.StreamID) (*record.Snapshot, error)
+	// SaveSnapshot replaces a stream's snapshot atomically; durable also
+	// makes it survive a crash.
+	SaveSnapshot(id record.StreamID, s record.Snapshot, durable bool) error
+
+	// Watch reports changes to the selected streams from now on: appends
+	// and new streams. An error means the backend cannot notify here and
+	// the caller should poll.
+	Watch(sel Selection, log *slog.Logger) (Watcher, error)
+}
+
+// Log is one stream's log, open for reading. Offsets are byte positions
+// in the eventfold-format log (see Store).
+type Log interface {
+	// Name names the log in messages (a path, a subject).
+	Name() string
+	// Check compares a position with the log: the line it names still
+	// ends there (Same, or More when the log goes on), or the log was cut
+	// short or rewritten (Short, Changed). A negative t.LastStart means the
+	// line's start is not known; Check then sets it.
+	Check(t *eventlog.Tail) (eventlog.Check, error)
+	// Count sets t.Version to the number of lines before t.Offset.
+	Count(t *eventlog.Tail) error
+	// Scan calls fn for each complete line after from, no further than
+	// offset end (-1: to the end), and returns the position past the last
+	// one (bytes after it without a newline counted as Torn). A line that
+	// is not an event comes with Err set to a *eventlog.CorruptError; fn
+	// decides whether that stops the scan. Scan stops with fn's error.
+	Scan(from eventlog.Tail, end int64, fn func(eventlog.Entry) error) (eventlog.Tail, error)
+	// Durable makes the log durable as far as it goes now, whoever wrote
+	// it, and returns that offset: how far a follower may report records
+	// as acknowledged.
+	Durable() (int64, error)
+	Close() error
+}
+
+// Writer is a log open for appending. One writer appends to a stream at a
+// time, holding its lock; a writer checks the position it decided on
+// (Check) after taking the lock, so it never decides on stale state.
+type Writer interface {
+	Log
+	// Lock takes the stream's exclusive writer lock, waiting up to
+	// timeout while another process holds it (then an error wrapping
+	// eventlog.ErrLockTimeout).
+	Lock(ctx context.Context, timeout time.Duration) (unlock func() error, err error)
+	// Append writes lines (each ending in a newline) at the end of the log,
+	// which ends at offset end; on failure nothing of them stays. The lock
+	// must be held.
+	Append(lines []byte, end int64) error
+	// Truncate cuts the log to offset end: a torn tail's repair. The lock
+	// must be held.
+	Truncate(end int64) error
+	// Sync makes what was appended durable.
+	Sync() error
+}
+
+// Watcher delivers the changes a Store.Watch reports.
+type Watcher interface {
+	// Changes delivers the changes; it is closed when notifications stop
+	// for good (an error for a follower).
+	Changes() <-chan Change
+	Close() error
+}
+
+// Change is one notification: a selected stream may have grown or
+// appeared, or (All) notifications were lost and any stream may have.
+type Change struct {
+	Stream record.StreamID
+	All    bool
+}

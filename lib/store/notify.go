@@ -1,0 +1,270 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/fold-es/fold/lib/record"
+)
+
+// notifyBuffer is how many changes may wait while a follower reads; beyond
+// it fsnotify blocks and the kernel queues, and past the kernel's queue an
+// overflow becomes a Change with All set.
+const notifyBuffer = 4096
+
+// dirWatcher is the file backend's Watcher: fsnotify on the root's
+// directories. Directories are watched rather than files: a directory's
+// watch reports writes to the files in it, survives their rename-replace,
+// and reports new children. After Watch sets it up, only its goroutine
+// touches it.
+type dirWatcher struct {
+	w       *fsnotify.Watcher
+	root    string
+	streams string
+	sel     Selection
+	log     *slog.Logger
+	watched map[string]bool
+	initial bool // setting up: what is found now is for the caller to list
+	out     chan Change
+	done    chan struct{}
+}
+
+// Watch watches the root's directories that hold selected streams, and
+// its parent while the root does not exist yet (readers never create it).
+func (r Root) Watch(sel Selection, log *slog.Logger) (Watcher, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w, err := fsnotify.NewBufferedWatcher(notifyBuffer)
+	if err != nil {
+		return nil, err
+	}
+	root := filepath.Clean(r.Dir)
+	d := &dirWatcher{w: w, root: root, streams: filepath.Join(root, "streams"), sel: sel, log: log,
+		watched: map[string]bool{}, initial: true, out: make(chan Change, notifyBuffer), done: make(chan struct{})}
+	if err := d.rescan(); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	d.initial = false
+	go d.run()
+	return d, nil
+}
+
+func (d *dirWatcher) Changes() <-chan Change { return d.out }
+
+func (d *dirWatcher) Close() error {
+	close(d.done)
+	return d.w.Close()
+}
+
+func (d *dirWatcher) run() {
+	defer close(d.out)
+	for {
+		select {
+		case <-d.done:
+			return
+		case ev, ok := <-d.w.Events:
+			if !ok {
+				return
+			}
+			d.event(ev)
+		case err, ok := <-d.w.Errors:
+			if !ok {
+				return
+			}
+			d.watchError(err)
+		}
+	}
+}
+
+func (d *dirWatcher) emit(c Change) {
+	select {
+	case d.out <- c:
+	case <-d.done:
+	}
+}
+
+func (d *dirWatcher) watchError(err error) {
+	if err == nil {
+		return
+	}
+	if errors.Is(err, fsnotify.ErrEventOverflow) {
+		d.log.Info("file notifications overflowed; rescanning")
+	} else {
+		d.log.Warn("file notification error; rescanning", "err", err)
+	}
+	// Notifications may have been lost: look at everything.
+	d.rescanOrWarn()
+	d.emit(Change{All: true})
+}
+
+// add watches dir; ok is false when dir does not exist (yet).
+func (d *dirWatcher) add(dir string) (ok bool, err error) {
+	if d.watched[dir] {
+		return true, nil
+	}
+	err = d.w.Add(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("watch %s: %w", dir, err)
+	}
+	d.watched[dir] = true
+	return true, nil
+}
+
+// forget drops the watches of a removed or renamed directory and of
+// everything below it, so they are set up again if it comes back.
+func (d *dirWatcher) forget(dir string) {
+	if !d.watched[dir] {
+		return
+	}
+	_ = d.w.Remove(dir) // the kernel may already have dropped it
+	delete(d.watched, dir)
+	prefix := dir + string(filepath.Separator)
+	for p := range d.watched {
+		if strings.HasPrefix(p, prefix) {
+			_ = d.w.Remove(p)
+			delete(d.watched, p)
+		}
+	}
+}
+
+// rescan makes sure every existing directory that matters is watched,
+// reporting the streams it starts watching.
+func (d *dirWatcher) rescan() error {
+	ok, err := d.add(d.root)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		parent := filepath.Dir(d.root)
+		if ok, err := d.add(parent); err != nil || !ok {
+			return errors.Join(err, fmt.Errorf("neither the root %s nor its parent exists", record.Quote(d.root)))
+		}
+		return nil
+	}
+	if ok, err := d.add(d.streams); err != nil || !ok {
+		return err
+	}
+	types := d.sel.TypeList()
+	if types == nil {
+		entries, err := os.ReadDir(d.streams)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("list streams: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				types = append(types, e.Name())
+			}
+		}
+	}
+	for _, typ := range types {
+		if err := d.rescanType(typ); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *dirWatcher) rescanOrWarn() {
+	if err := d.rescan(); err != nil {
+		d.log.Warn("watch the root", "err", err)
+	}
+}
+
+// rescanType watches a type's directory and the selected streams in it.
+func (d *dirWatcher) rescanType(typ string) error {
+	dir := filepath.Join(d.streams, typ)
+	if ok, err := d.add(dir); err != nil || !ok {
+		return err
+	}
+	if !d.sel.WantsType(typ) {
+		for id := range d.sel.Streams {
+			if id.Type == typ {
+				if err := d.addStream(id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("list streams: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := d.addStream(record.StreamID{Type: typ, ID: e.Name()}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addStream watches a stream's directory; one whose directory is watched
+// anew after setup is reported: it appeared, or came back.
+func (d *dirWatcher) addStream(id record.StreamID) error {
+	if CheckStream(id) != nil {
+		return nil
+	}
+	dir := filepath.Join(d.streams, id.Type, id.ID)
+	was := d.watched[dir]
+	ok, err := d.add(dir)
+	if err != nil || !ok {
+		return err
+	}
+	if !was && !d.initial {
+		d.emit(Change{Stream: id})
+	}
+	return nil
+}
+
+// event turns one notification into changes or directories to watch.
+func (d *dirWatcher) event(ev fsnotify.Event) {
+	p := filepath.Clean(ev.Name)
+	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		d.forget(p)
+	}
+	if p == d.root || p == d.streams {
+		if ev.Has(fsnotify.Create) {
+			d.rescanOrWarn()
+		}
+		return
+	}
+	rel, ok := strings.CutPrefix(p, d.streams+string(filepath.Separator))
+	if !ok {
+		return
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	switch len(parts) {
+	case 1:
+		if ev.Has(fsnotify.Create) && d.sel.WantsSomeOf(parts[0]) {
+			if err := d.rescanType(parts[0]); err != nil {
+				d.log.Warn("watch new stream type", "type", parts[0], "err", err)
+			}
+		}
+	case 2, 3:
+		id := record.StreamID{Type: parts[0], ID: parts[1]}
+		if !d.sel.Wants(id) || (len(parts) == 3 && parts[2] != "app.jsonl") {
+			return
+		}
+		if len(parts) == 2 && ev.Has(fsnotify.Create) {
+			if err := d.addStream(id); err != nil {
+				d.log.Warn("watch new stream", "stream", id.String(), "err", err)
+			}
+		}
+		d.emit(Change{Stream: id})
+	}
+}
