@@ -250,3 +250,42 @@ func TestScanToStopsAtLimit(t *testing.T) {
 		t.Errorf("entries %d, tail %+v", n, tail)
 	}
 }
+
+// TestCloseTwice: a second Close, or an unlock after Close, must not reach
+// a descriptor that another file has been given since.
+func TestCloseTwice(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.jsonl")
+	if err := os.WriteFile(path, []byte(line1+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _, err := OpenAppend(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := w.Lock(context.Background(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	w.Close()
+	other, err := os.Open(path) // likely given one of the numbers just freed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	r.Close()
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Stat(); err != nil {
+		t.Fatalf("another file's descriptor was closed: %v", err)
+	}
+	if _, err := w.Lock(context.Background(), time.Second); err == nil {
+		t.Error("Lock on a closed log succeeded")
+	}
+}

@@ -67,8 +67,13 @@ func (l fdFile) durable() (int64, error) {
 	return size, l.datasync()
 }
 
-// Close closes the log.
-func (l *Reader) Close() error { return l.close() }
+// Close closes the log; closing it again does nothing (the descriptor's
+// number may belong to another file by then).
+func (l *Reader) Close() error {
+	err := l.close()
+	l.fd = -1
+	return err
+}
 
 // File is a log opened for appending. It keeps the descriptor open so the
 // per-command lock and sync cost a system call each, not an open.
@@ -117,18 +122,29 @@ func (w *File) Scan(from Tail, end int64, fn func(Entry) error) (Tail, error) {
 func (w *File) Durable() (int64, error) { return w.durable() }
 
 // Close closes the log, releasing any lock it holds.
-func (w *File) Close() error { return w.f.Close() }
+func (w *File) Close() error {
+	w.fd = -1 // an unlock after this must not reach a reused descriptor
+	return w.f.Close()
+}
 
 // Lock takes the exclusive writer lock (flock on the log file), waiting up
 // to timeout while another process holds it.
 func (w *File) Lock(ctx context.Context, timeout time.Duration) (unlock func() error, err error) {
 	fd := w.fd
+	if fd < 0 {
+		return nil, &fs.PathError{Op: "flock", Path: w.path, Err: fs.ErrClosed}
+	}
 	deadline := time.Now().Add(timeout)
 	wait := 50 * time.Microsecond
 	for {
 		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			return func() error { return unix.Flock(fd, unix.LOCK_UN) }, nil
+			return func() error {
+				if w.fd != fd {
+					return nil // closed, which released the lock
+				}
+				return unix.Flock(fd, unix.LOCK_UN)
+			}, nil
 		}
 		if err != unix.EWOULDBLOCK && err != unix.EINTR {
 			return nil, &fs.PathError{Op: "flock", Path: w.path, Err: err}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/fsnotify/fsnotify"
@@ -35,6 +36,7 @@ type dirWatcher struct {
 	initial bool // setting up: what is found now is for the caller to list
 	out     chan Change
 	done    chan struct{}
+	closing sync.Once
 }
 
 // Watch watches the root's directories that hold selected streams, and
@@ -61,9 +63,12 @@ func (r Root) Watch(sel Selection, log *slog.Logger) (Watcher, error) {
 
 func (d *dirWatcher) Changes() <-chan Change { return d.out }
 
-func (d *dirWatcher) Close() error {
-	close(d.done)
-	return d.w.Close()
+func (d *dirWatcher) Close() (err error) {
+	d.closing.Do(func() {
+		close(d.done)
+		err = d.w.Close()
+	})
+	return err
 }
 
 func (d *dirWatcher) run() {
@@ -238,7 +243,9 @@ func (d *dirWatcher) event(ev fsnotify.Event) {
 		d.forget(p)
 	}
 	if p == d.root || p == d.streams {
-		if ev.Has(fsnotify.Create) {
+		// Created: watch what is in it. The root removed: watch its
+		// parent again, to see it come back.
+		if ev.Has(fsnotify.Create) || p == d.root && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) {
 			d.rescanOrWarn()
 		}
 		return

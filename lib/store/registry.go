@@ -15,7 +15,9 @@ import (
 
 // Register appends a stream to meta/streams.jsonl. Lines are small and
 // written with O_APPEND in one write, so concurrent writers do not
-// interleave. With durable set, the registry file is fsynced.
+// interleave. A registry whose last line was torn (a crash mid-write) gets
+// a newline first, so the new line is not merged into the torn one. With
+// durable set, the registry file is fsynced.
 func (r Root) Register(id record.StreamID, durable bool) error {
 	line, err := record.Marshal(record.RegistryEntry{ID: id.ID, Ts: time.Now().Unix(), Type: id.Type})
 	if err != nil {
@@ -25,11 +27,17 @@ func (r Root) Register(id record.StreamID, durable bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("register stream: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("register stream: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], st.Size()-1); err == nil && last[0] != '\n' {
+			line = append([]byte{'\n'}, line...)
+		}
+	}
 	if _, err := f.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("register stream: %w", err)
 	}
