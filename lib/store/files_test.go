@@ -3,10 +3,12 @@ package store_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -423,5 +425,40 @@ func TestWatchRootRecreated(t *testing.T) {
 	}
 	if err := wt.Close(); err != nil { // twice is harmless
 		t.Fatal(err)
+	}
+}
+
+// TestSnapshotSwap: a snapshot rewritten without fsync is swapped in with
+// its side file, so rewrites reuse two inodes instead of making and
+// deleting one each time, and each load sees the last snapshot whole.
+func TestSnapshotSwap(t *testing.T) {
+	r := store.Open(filepath.Join(t.TempDir(), "root"))
+	id := record.StreamID{Type: "counter", ID: "a"}
+	inodes := map[uint64]bool{}
+	for v := uint64(1); v <= 5; v++ {
+		snap := record.Snapshot{State: record.RawMessage(fmt.Sprintf(`{"value":%d}`, v)), Offset: int64(v * 10), Hash: "h", Version: &v}
+		if err := r.SaveSnapshot(id, snap, false); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.LoadSnapshot(id)
+		if err != nil || got == nil || *got.Version != v || string(got.State) != fmt.Sprintf(`{"value":%d}`, v) {
+			t.Fatalf("after save %d: %+v, %v", v, got, err)
+		}
+		st, err := os.Stat(r.SnapshotPath(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inodes[st.Sys().(*syscall.Stat_t).Ino] = true
+	}
+	if len(inodes) > 2 {
+		t.Errorf("5 saves used %d inodes; want 2, swapped", len(inodes))
+	}
+	entries, _ := os.ReadDir(filepath.Dir(r.SnapshotPath(id)))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{".state.snapshot.json.swap", "state.snapshot.json"}) {
+		t.Errorf("views/ holds %v; want the snapshot and its side file", names)
 	}
 }
