@@ -54,7 +54,16 @@ type Process struct {
 	// the order of the pipe. A channel, so that waiting for it heeds the
 	// caller's context.
 	wlock chan struct{}
-	wbuf  []byte // the request line with its newline; under wlock
+	// Requests placed but not yet written, under wlock. A caller that
+	// sees others waiting for wlock leaves its line here for the last of
+	// them to write with theirs: one write for many requests, where the
+	// pipe writes were the engine's largest cost after deciding. Whoever
+	// releases wlock with nobody waiting writes what is left.
+	wbuf    []byte
+	wrp     *running   // the process the lines in wbuf were placed in
+	wcalls  []*pending // whose lines are in wbuf
+	wdue    time.Time  // the earliest write deadline among them
+	waiting atomic.Int32
 
 	active atomic.Int32 // calls inside Call, for the Pool's routing
 
@@ -161,12 +170,24 @@ func (p *Process) call(ctx context.Context, req []byte) ([]byte, error) {
 // went to; from then on the process's reader settles c, even when the
 // write fails.
 func (p *Process) send(ctx context.Context, c *pending, req []byte) (*running, error) {
+	p.waiting.Add(1)
 	select {
 	case p.wlock <- struct{}{}:
+		p.waiting.Add(-1)
 	case <-ctx.Done():
+		p.waiting.Add(-1)
+		// A holder may have left its lines for this caller to write.
+		p.wlock <- struct{}{}
+		p.flushLocked(context.Background())
+		<-p.wlock
 		return nil, p.notCalled(ctx.Err())
 	}
-	defer func() { <-p.wlock }()
+	defer func() {
+		if p.waiting.Load() == 0 || len(p.wbuf) >= coalesceMax {
+			p.flushLocked(ctx)
+		}
+		<-p.wlock
+	}()
 	if !c.resent {
 		// Before it is placed, so that the answer is copied after it.
 		p.cfg.debug(debugRequest, req)
@@ -175,12 +196,33 @@ func (p *Process) send(ctx context.Context, c *pending, req []byte) (*running, e
 	if err != nil {
 		return nil, err
 	}
-	p.wbuf = append(append(p.wbuf[:0], req...), '\n')
-	p.write(ctx, rp, c, p.wbuf, due)
+	if rp != p.wrp {
+		p.flushLocked(ctx)
+		p.wrp = rp
+	}
+	p.wbuf = append(append(p.wbuf, req...), '\n')
+	p.wcalls = append(p.wcalls, c)
+	if !due.IsZero() && (p.wdue.IsZero() || due.Before(p.wdue)) {
+		p.wdue = due
+	}
+	return rp, nil
+}
+
+// coalesceMax bounds the request bytes left for another caller to write:
+// about what a pipe holds.
+const coalesceMax = 64 << 10
+
+// flushLocked writes the lines left in wbuf. wlock must be held.
+func (p *Process) flushLocked(ctx context.Context) {
+	if len(p.wcalls) == 0 {
+		return
+	}
+	p.write(ctx, p.wrp, p.wcalls, p.wbuf, p.wdue)
+	clear(p.wcalls)
+	p.wbuf, p.wcalls, p.wdue = p.wbuf[:0], p.wcalls[:0], time.Time{}
 	if cap(p.wbuf) > keepLong {
 		p.wbuf = nil // one huge request should not pin its buffer for good
 	}
-	return rp, nil
 }
 
 // place appends c to the FIFO of the running process, once that process
@@ -230,6 +272,9 @@ func (p *Process) place(ctx context.Context, c *pending) (rp *running, due time.
 			wait = rp.room
 		}
 		p.mu.Unlock()
+		// What others left to write must reach the handler before this
+		// waits for it to answer.
+		p.flushLocked(ctx)
 		select {
 		case <-wait: // nil while closing: wait for torn
 		case <-rp.torn:
@@ -266,19 +311,23 @@ func (p *Process) startLocked() error {
 	return nil
 }
 
-// write writes the request line of c, which is in rp's FIFO. A failed
-// write ends the process: the handler did not get the line whole, so
-// nothing after it could be framed. The reader settles c.
-func (p *Process) write(ctx context.Context, rp *running, c *pending, line []byte, due time.Time) {
+// write writes the request lines of calls, which are in rp's FIFO in that
+// order. A failed write ends the process: the handler did not get the
+// lines whole, so nothing after them could be framed. The reader settles
+// the calls.
+func (p *Process) write(ctx context.Context, rp *running, calls []*pending, lines []byte, due time.Time) {
 	_ = rp.stdin.SetWriteDeadline(due)
 	stop := interruptOnDone(ctx, rp.stdin)
-	_, err := rp.stdin.Write(line)
+	_, err := rp.stdin.Write(lines)
 	stop()
 	if err == nil {
 		return
 	}
 	p.mu.Lock()
-	if !c.settled {
+	for _, c := range calls {
+		if c.settled {
+			continue
+		}
 		c.unsent = err
 		if rp.fifo.front() == c && rp.aborted == nil {
 			// The reader may be waiting for its answer: there is none.
@@ -389,6 +438,7 @@ func (p *Process) Close() error {
 	select {
 	case p.wlock <- struct{}{}: // no write is under way
 		locked = true
+		p.flushLocked(context.Background()) // what was sent is answered
 	case <-t.C:
 		expired = true
 	}
