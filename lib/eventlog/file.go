@@ -48,11 +48,7 @@ func (l *Reader) Scan(from Tail, end int64, fn func(Entry) error) (Tail, error) 
 }
 
 func (l fdFile) scan(from Tail, end int64, fn func(Entry) error) (Tail, error) {
-	left := int64(-1)
-	if size, err := l.size(); err == nil {
-		left = size - from.Offset
-	}
-	return scan(l, l.path, left, from, end, fn)
+	return scan(l, l.path, from, end, fn)
 }
 
 // Durable makes the log durable as far as it goes now and returns that

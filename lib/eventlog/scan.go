@@ -14,36 +14,30 @@ import (
 // without copying.
 const scanBuf = 256 << 10
 
-// readerPool keeps full-size read buffers for scans with much to read
-// (replay, catch-up of a long log). A scan with little to read sizes its
-// buffer to it instead: a writer catching up reads a few new lines of one
-// of many logs, and many actors may do so at once.
+// readerPool keeps the read buffers of scans. A reader of 100,000 small
+// logs (fold-watch, fold-project, fold-pm) scans one after the other and
+// would otherwise make a buffer per log; a writer catches up a few lines
+// of one of many logs at a time. Either way few scans run at once, so few
+// buffers exist.
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, scanBuf) }}
 
 // scan reads the complete lines of r (named name in errors) from the start
 // position from, no further than offset end (-1: to the end), and calls fn
-// for each; left is how many bytes the caller expects past from, which
-// sizes the buffer (-1: unknown). A line that is not a JSON object with a
-// type is passed with Err set; fn decides whether that stops the scan.
-// Bytes after the last newline are reported as Tail.Torn and not passed to
-// fn. scan stops with fn's error, if any.
-func scan(r io.ReaderAt, name string, left int64, from Tail, end int64, fn func(Entry) error) (Tail, error) {
+// for each. A line that is not a JSON object with a type is passed with
+// Err set; fn decides whether that stops the scan. Bytes after the last
+// newline are reported as Tail.Torn and not passed to fn. scan stops with
+// fn's error, if any.
+func scan(r io.ReaderAt, name string, from Tail, end int64, fn func(Entry) error) (Tail, error) {
 	n := int64(1 << 62)
 	if end >= 0 {
 		n = max(end-from.Offset, 0)
-		left = n
 	}
-	var br *bufio.Reader
-	if left >= 0 && left < scanBuf {
-		br = bufio.NewReaderSize(io.NewSectionReader(r, from.Offset, n), int(max(left+1, 4096)))
-	} else {
-		br = readerPool.Get().(*bufio.Reader)
-		br.Reset(io.NewSectionReader(r, from.Offset, n))
-		defer func() {
-			br.Reset(nil) // drop the file so the pool does not keep it alive
-			readerPool.Put(br)
-		}()
-	}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(io.NewSectionReader(r, from.Offset, n))
+	defer func() {
+		br.Reset(nil) // drop the file so the pool does not keep it alive
+		readerPool.Put(br)
+	}()
 	tail := from
 	tail.Torn = 0
 	pos := from.Offset
