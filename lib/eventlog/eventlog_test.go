@@ -3,8 +3,11 @@ package eventlog
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,5 +290,78 @@ func TestCloseTwice(t *testing.T) {
 	}
 	if _, err := w.Lock(context.Background(), time.Second); err == nil {
 		t.Error("Lock on a closed log succeeded")
+	}
+}
+
+// TestCheckAgreesWithScan: for logs of random lines (some long, some
+// torn at the end) and every offset in them, Check says what a scan from
+// the start says: a position is Same or More exactly where a line ends
+// with that hash, Short past the end, Changed elsewhere; whether the line's
+// start is known or not, and it finds that start.
+func TestCheckAgreesWithScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for round := range 40 {
+		var b strings.Builder
+		for i := range rng.IntN(6) {
+			n := rng.IntN(40)
+			if rng.IntN(5) == 0 {
+				n += rng.IntN(5000) // past the first read-back
+			}
+			fmt.Fprintf(&b, `{"type":"E%d","data":"%s"}`+"\n", i, strings.Repeat("x", n))
+		}
+		if rng.IntN(3) == 0 {
+			b.WriteString(`{"type":"torn`)
+		}
+		content := b.String()
+		f := writeFile(t, content)
+		ends := map[int64]Entry{}
+		if _, err := f.Scan(Tail{}, -1, func(e Entry) error {
+			e.Line = nil
+			ends[e.End] = e
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		size := int64(len(content))
+		for off := int64(1); off <= size+2; off++ {
+			e, isEnd := ends[off]
+			hash := "0000000000000000"
+			if isEnd {
+				hash = e.Hash
+			}
+			for _, start := range []int64{-1, e.Start} {
+				if !isEnd && start >= 0 {
+					continue
+				}
+				tl := Tail{Offset: off, Hash: hash, LastStart: start}
+				c, err := f.Check(&tl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want Check
+				switch {
+				case off > size:
+					want = Short
+				case !isEnd:
+					want = Changed
+				case off == size:
+					want = Same
+				default:
+					want = More
+				}
+				if c != want {
+					t.Fatalf("round %d, offset %d of %d, start %d: Check = %d; want %d", round, off, size, start, c, want)
+				}
+				if isEnd && tl.LastStart != e.Start {
+					t.Fatalf("round %d, offset %d: LastStart = %d; want %d", round, off, tl.LastStart, e.Start)
+				}
+				if isEnd {
+					other := Tail{Offset: off, Hash: "0000000000000000", LastStart: start}
+					if c, err := f.Check(&other); err != nil || c != Changed {
+						t.Fatalf("round %d, offset %d, another hash: Check = %d, %v; want Changed", round, off, c, err)
+					}
+				}
+			}
+		}
 	}
 }

@@ -1,7 +1,10 @@
-// Package store is the root directory: where each stream, snapshot,
-// checkpoint and the stream registry live (the eventfold-es 0.2.0 layout),
-// how names become safe path segments, how streams are discovered, and how
-// rewritten files are replaced atomically.
+// Package store is where streams live. Store (backend.go) is the interface
+// the programs read and append events through; Root, the root directory in
+// the eventfold-es 0.2.0 layout, is its file backend: where each stream,
+// snapshot, checkpoint and the stream registry live, how names become safe
+// path segments, how streams are discovered and watched, and how rewritten
+// files are replaced atomically. storetest holds the tests any backend
+// must pass.
 package store
 
 import (
