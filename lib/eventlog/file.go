@@ -48,7 +48,7 @@ func (l *Reader) Scan(from Tail, end int64, fn func(Entry) error) (Tail, error) 
 }
 
 func (l fdFile) scan(from Tail, end int64, fn func(Entry) error) (Tail, error) {
-	return scan(l, l.path, from, end, fn)
+	return ScanAt(l, l.path, from, end, fn)
 }
 
 // Durable makes the log durable as far as it goes now and returns that

@@ -21,13 +21,14 @@ const scanBuf = 256 << 10
 // buffers exist.
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, scanBuf) }}
 
-// scan reads the complete lines of r (named name in errors) from the start
-// position from, no further than offset end (-1: to the end), and calls fn
-// for each. A line that is not a JSON object with a type is passed with
-// Err set; fn decides whether that stops the scan. Bytes after the last
-// newline are reported as Tail.Torn and not passed to fn. scan stops with
-// fn's error, if any.
-func scan(r io.ReaderAt, name string, from Tail, end int64, fn func(Entry) error) (Tail, error) {
+// ScanAt reads the complete lines of a log held by r (named name in
+// errors) from the start position from, no further than offset end (-1:
+// to the end), and calls fn for each: the one parser of the log format,
+// for every backend that can read its log's bytes. A line that is not a
+// JSON object with a type is passed with Err set; fn decides whether that
+// stops the scan. Bytes after the last newline are reported as Tail.Torn
+// and not passed to fn. ScanAt stops with fn's error, if any.
+func ScanAt(r io.ReaderAt, name string, from Tail, end int64, fn func(Entry) error) (Tail, error) {
 	n := int64(1 << 62)
 	if end >= 0 {
 		n = max(end-from.Offset, 0)
