@@ -178,7 +178,7 @@ func (p *Process) send(ctx context.Context, c *pending, req []byte) (*running, e
 		p.waiting.Add(-1)
 		// A holder may have left its lines for this caller to write.
 		p.wlock <- struct{}{}
-		p.flushLocked(context.Background())
+		p.flushLocked(ctx)
 		<-p.wlock
 		return nil, p.notCalled(ctx.Err())
 	}
@@ -212,10 +212,15 @@ func (p *Process) send(ctx context.Context, c *pending, req []byte) (*running, e
 // about what a pipe holds.
 const coalesceMax = 64 << 10
 
-// flushLocked writes the lines left in wbuf. wlock must be held.
+// flushLocked writes the lines left in wbuf. wlock must be held. The
+// lines are mostly other callers': a ctx already done does not stop them
+// (a write cut short ends the process, and every request in it with it).
 func (p *Process) flushLocked(ctx context.Context) {
 	if len(p.wcalls) == 0 {
 		return
+	}
+	if ctx.Err() != nil {
+		ctx = context.Background()
 	}
 	p.write(ctx, p.wrp, p.wcalls, p.wbuf, p.wdue)
 	clear(p.wcalls)
