@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"syscall"
 	"time"
 
@@ -58,9 +56,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 	defer cancel()
 	// A closed stdout must be an error to handle, not a silent death, so
 	// the checkpoint is saved and the last line is never half written.
-	pipe := make(chan os.Signal, 1)
-	signal.Notify(pipe, syscall.SIGPIPE)
-	defer signal.Stop(pipe)
+	defer app.CatchHangup(stop, cancel, env.Stdout, c.Bool("follow"))()
 
 	w := &watcher{cm: cm, out: bufio.NewWriterSize(env.Stdout, 64<<10), cursors: map[string]record.Cursor{}}
 	if name := c.String("checkpoint"); name != "" {
@@ -79,19 +75,6 @@ func runWatch(c *cli.Context, env app.Env) error {
 		OnRewritten: w.rewritten,
 	}
 	if c.Bool("follow") {
-		if f, ok := env.Stdout.(*os.File); ok {
-			var hupCtx context.Context
-			hupCtx, cancel = context.WithCancel(stop)
-			defer cancel()
-			go func(hup <-chan struct{}) {
-				select {
-				case <-hup:
-					cancel()
-				case <-hupCtx.Done():
-				}
-			}(watch.Hangup(hupCtx, f))
-			stop = hupCtx
-		}
 		err = src.Follow(stop, w.cursors, w.batch)
 	} else {
 		err = src.CatchUp(stop, w.cursors, w.batch)
