@@ -1,17 +1,12 @@
 package exec
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"github.com/fold-es/fold/lib/record"
 	"io"
 	"sync"
 	"time"
 )
-
-// MaxLine is the longest input line accepted.
-const MaxLine = 64 << 20
 
 // window bounds how many input lines are in flight at once, so memory
 // stays bounded whatever the input's size.
@@ -52,31 +47,22 @@ func Pipe(stop context.Context, in io.Reader, submit func(line []byte) *Pending,
 	stopped := false
 	go func() {
 		defer close(slots)
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 64<<10), MaxLine)
-		var n int64
-		for sc.Scan() {
-			n++
-			if record.IsBlank(sc.Bytes()) {
-				continue
-			}
-			line := append([]byte(nil), sc.Bytes()...)
+		err := record.ScanLines(in, func(n int64, line []byte) bool {
 			gate.Lock()
+			defer gate.Unlock()
 			if stopped {
-				gate.Unlock()
-				return
+				return false
 			}
 			s := slot{line: n, input: line, p: submit(line)}
 			select {
 			case slots <- s:
-				gate.Unlock()
+				return true
 			case <-quit:
-				gate.Unlock()
-				return
+				return false
 			}
-		}
-		if err := sc.Err(); err != nil {
-			readErr <- fmt.Errorf("line %d: %w", n+1, err)
+		})
+		if err != nil {
+			readErr <- err
 		}
 	}()
 	defer close(quit)

@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -13,9 +12,6 @@ import (
 // Feed delivers records in batches from cursors on: Source.CatchUp and
 // Source.Follow are Feeds, and so is what Lines returns.
 type Feed func(ctx context.Context, cursors map[string]record.Cursor, fn func(Batch) error) error
-
-// MaxLine is the longest input line Lines accepts.
-const MaxLine = 64 << 20
 
 // BadLine is an input line that is not an event record.
 type BadLine struct {
@@ -109,31 +105,20 @@ func readLines(in io.Reader, items chan<- lineItem, quit <-chan struct{}) {
 			return false
 		}
 	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), MaxLine)
-	var n int64
-	for sc.Scan() {
-		n++
-		if record.IsBlank(sc.Bytes()) {
-			continue
-		}
-		line := append([]byte(nil), sc.Bytes()...) // the record keeps its event bytes
-		rec, err := record.ParseRecord(line)
+	err := record.ScanLines(in, func(n int64, line []byte) bool {
+		rec, err := record.ParseRecord(line) // the record keeps line as its event bytes
 		if err == nil {
 			err = store.CheckStream(rec.Stream())
 		}
 		if err == nil && rec.Offset <= 0 {
 			err = fmt.Errorf("record has no offset: a cursor cannot be kept for it")
 		}
-		it := lineItem{rec: rec}
 		if err != nil {
-			it = lineItem{bad: &BadLine{Line: n, Input: line, Err: err}}
+			return send(lineItem{bad: &BadLine{Line: n, Input: line, Err: err}})
 		}
-		if !send(it) {
-			return
-		}
-	}
-	if err := sc.Err(); err != nil {
-		send(lineItem{fatal: fmt.Errorf("read input: line %d: %w", n+1, err)})
+		return send(lineItem{rec: rec})
+	})
+	if err != nil {
+		send(lineItem{fatal: fmt.Errorf("read input: %w", err)})
 	}
 }
