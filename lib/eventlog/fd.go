@@ -19,15 +19,23 @@ type fdFile struct {
 }
 
 func openFD(path string, flags int, perm uint32) (fdFile, error) {
+	var fd int
+	err := ignoringEINTR(func() (err error) {
+		fd, err = unix.Open(path, flags|unix.O_CLOEXEC, perm)
+		return err
+	})
+	if err != nil {
+		return fdFile{fd: -1}, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return fdFile{fd: fd, path: path}, nil
+}
+
+// ignoringEINTR calls fn again while it is interrupted by a signal.
+func ignoringEINTR(fn func() error) error {
 	for {
-		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, perm)
-		if err == unix.EINTR {
-			continue
+		if err := fn(); err != unix.EINTR {
+			return err
 		}
-		if err != nil {
-			return fdFile{fd: -1}, &fs.PathError{Op: "open", Path: path, Err: err}
-		}
-		return fdFile{fd: fd, path: path}, nil
 	}
 }
 
@@ -35,12 +43,9 @@ func openFD(path string, flags int, perm uint32) (fdFile, error) {
 func (l fdFile) ReadAt(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) {
-		k, err := unix.Pread(l.fd, p[n:], off+int64(n))
-		if err == unix.EINTR {
-			continue
-		}
+		k, err := l.readOnce(p[n:], off+int64(n))
 		if err != nil {
-			return n, &fs.PathError{Op: "read", Path: l.path, Err: err}
+			return n, err
 		}
 		if k == 0 {
 			return n, io.EOF
@@ -54,45 +59,32 @@ func (l fdFile) ReadAt(p []byte, off int64) (int, error) {
 // read means the file ends there, so checking a position at the end of its
 // log (the common case) costs no second call to see EOF.
 func (l fdFile) readOnce(p []byte, off int64) (int, error) {
-	for {
-		k, err := unix.Pread(l.fd, p, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, &fs.PathError{Op: "read", Path: l.path, Err: err}
-		}
-		return k, nil
+	var k int
+	err := ignoringEINTR(func() (err error) {
+		k, err = unix.Pread(l.fd, p, off)
+		return err
+	})
+	if err != nil {
+		return 0, &fs.PathError{Op: "read", Path: l.path, Err: err}
 	}
+	return k, nil
 }
 
 func (l fdFile) size() (int64, error) {
 	var st unix.Stat_t
-	for {
-		err := unix.Fstat(l.fd, &st)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, &fs.PathError{Op: "stat", Path: l.path, Err: err}
-		}
-		return st.Size, nil
+	if err := ignoringEINTR(func() error { return unix.Fstat(l.fd, &st) }); err != nil {
+		return 0, &fs.PathError{Op: "stat", Path: l.path, Err: err}
 	}
+	return st.Size, nil
 }
 
 // datasync is fdatasync; it works on a descriptor opened for reading,
 // whoever wrote the data.
 func (l fdFile) datasync() error {
-	for {
-		err := unix.Fdatasync(l.fd)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("sync %s: %w", l.path, err)
-		}
-		return nil
+	if err := ignoringEINTR(func() error { return unix.Fdatasync(l.fd) }); err != nil {
+		return fmt.Errorf("sync %s: %w", l.path, err)
 	}
+	return nil
 }
 
 func (l fdFile) close() error {

@@ -194,14 +194,8 @@ func (w *File) Sync() error { return w.datasync() }
 // durable (syncfs(2)): other logs, new directories and all. With many
 // files to flush it is one call where fdatasync would be one per file.
 func (w *File) SyncFS() error {
-	for {
-		err := unix.Syncfs(w.fd)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("syncfs %s: %w", w.path, err)
-		}
-		return nil
+	if err := ignoringEINTR(func() error { return unix.Syncfs(w.fd) }); err != nil {
+		return fmt.Errorf("syncfs %s: %w", w.path, err)
 	}
+	return nil
 }
