@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,6 +13,17 @@ import (
 	"github.com/fold-es/fold/lib/pm"
 	"github.com/fold-es/fold/lib/record"
 )
+
+// pmArgs reads the common flags and --name of a subcommand about an
+// existing process manager.
+func pmArgs(c *cli.Context, env app.Env) (app.Common, string, error) {
+	cm, err := app.ParseCommonNoArgs(c, env)
+	if err != nil {
+		return cm, "", err
+	}
+	name, err := pmName(c)
+	return cm, name, err
+}
 
 // pmDir is the process manager's directory, which must exist: a name never
 // run is more likely a typo than a process manager without dead letters.
@@ -29,11 +38,7 @@ func pmDir(cm app.Common, name string) (string, error) {
 }
 
 func runDeadLetters(c *cli.Context, env app.Env) error {
-	cm, err := app.ParseCommonNoArgs(c, env)
-	if err != nil {
-		return err
-	}
-	name, err := pmName(c)
+	cm, name, err := pmArgs(c, env)
 	if err != nil {
 		return err
 	}
@@ -65,11 +70,7 @@ func runDeadLetters(c *cli.Context, env app.Env) error {
 }
 
 func runRetry(c *cli.Context, env app.Env) error {
-	cm, err := app.ParseCommonNoArgs(c, env)
-	if err != nil {
-		return err
-	}
-	name, err := pmName(c)
+	cm, name, err := pmArgs(c, env)
 	if err != nil {
 		return err
 	}
@@ -97,9 +98,7 @@ func runRetry(c *cli.Context, env app.Env) error {
 	defer cancel()
 	// A closed stdout must be an error to handle, not a sudden death in the
 	// middle of an append.
-	pipe := make(chan os.Signal, 1)
-	signal.Notify(pipe, syscall.SIGPIPE)
-	defer signal.Stop(pipe)
+	defer app.CatchHangup(stop, cancel, env.Stdout, false)()
 	// Held so that no run of the process manager appends letters while the
 	// file is rewritten.
 	unlock, err := lock(stop, checkpoint.At(dir), name, c)
