@@ -9,7 +9,9 @@ import (
 // Marshal encodes v as compact JSON without HTML escaping, so that text in
 // events is stored as written.
 func Marshal(v any) ([]byte, error) {
-	return json.MarshalNoEscape(v)
+	// goccy's MarshalNoEscape is about heap escape, not HTML: it still
+	// writes < as \u003c.
+	return json.MarshalWithOption(v, json.DisableHTMLEscape())
 }
 
 // MarshalIndent encodes v with a two-space indent, the layout eventfold-es

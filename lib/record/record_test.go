@@ -125,3 +125,15 @@ func FuzzParseEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestMarshalKeepsHTML: text is stored as written, ASCII or not: no
+// \u003c for <, whichever encoder path a string takes.
+func TestMarshalKeepsHTML(t *testing.T) {
+	b, err := Marshal(map[string]string{"e": "a<b & é>"})
+	if err != nil || string(b) != `{"e":"a<b & é>"}` {
+		t.Errorf("Marshal = %s, %v", b, err)
+	}
+	if got := string(AppendString(nil, "é<b>")); got != `"é<b>"` {
+		t.Errorf("AppendString = %s", got)
+	}
+}
