@@ -152,13 +152,10 @@ func (s *stream) process(batch []*job) {
 		err, at := s.eager.wait()
 		s.eager = nil
 		if err != nil {
-			for k := at; k < len(outs); k++ {
-				if len(outs[k].recs) > 0 {
-					outs[k].recs, outs[k].f = nil, failWith(KindIO, err)
-				}
-			}
-			s.reset()
-			return
+			s.failFrom(outs, at, err)
+		}
+		if !s.loaded {
+			return // a write or a sync failed: nothing more goes to the log
 		}
 	}
 	if err := s.appendLocked(outs); err != nil {
@@ -214,16 +211,29 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 }
 
 // writeEager appends the lines just decided for outcome i and queues their
-// sync; it reports whether the write succeeded.
-func (s *stream) writeEager(i int) bool {
+// sync.
+func (s *stream) writeEager(i int) error {
 	size := s.tail.Offset - int64(len(s.pendingLines))
 	if err := s.w.Append(s.pendingLines, size); err != nil {
-		s.e.cfg.Log.Error("append", "stream", s.id.String(), "err", err)
-		return false
+		return err
 	}
 	s.pendingLines = s.pendingLines[:0]
 	s.eager.reqs <- i
-	return true
+	return nil
+}
+
+// failFrom fails outcome i and every later one that has records: their
+// lines were not all written or not made durable. The lines not written
+// are dropped, and so is the cache, which no longer matches the log.
+func (s *stream) failFrom(outs []outcome, i int, err error) {
+	f := failWith(KindIO, err)
+	for k := i; k < len(outs); k++ {
+		if len(outs[k].recs) > 0 {
+			outs[k].recs, outs[k].f = nil, f
+		}
+	}
+	s.pendingLines = s.pendingLines[:0]
+	s.reset()
 }
 
 // failAll fails every job of the batch that has not already failed on its
@@ -254,13 +264,16 @@ func (s *stream) decideAll(ctx context.Context, outs []outcome) bool {
 		}
 		if len(o.recs) > 0 {
 			anything = true
-			if s.eager != nil && !s.writeEager(i) {
-				// The write failed: the log is as it was before this
-				// command; later ones are not tried.
-				for k := i; k < len(outs); k++ {
-					outs[k].recs, outs[k].f = nil, fail(KindIO, "append to %s failed; command not applied", s.id)
+			if s.eager == nil {
+				continue
+			}
+			if err := s.writeEager(i); err != nil {
+				// The log is as it was before this command; later ones
+				// are not tried.
+				s.failFrom(outs, i, err)
+				for k := i + 1; k < len(outs); k++ {
+					outs[k].recs, outs[k].f = nil, fail(KindIO, "not tried: an earlier append to %s failed", s.id)
 				}
-				s.reset()
 				return false
 			}
 		}

@@ -165,12 +165,7 @@ func (s *stream) appendLocked(outs []outcome) error {
 			err = s.w.Sync()
 		}
 		if err != nil {
-			for k := i; k < len(outs); k++ {
-				if len(outs[k].recs) > 0 {
-					outs[k].recs, outs[k].f = nil, failWith(KindIO, err)
-				}
-			}
-			s.reset()
+			s.failFrom(outs, i, err)
 			return nil
 		}
 		size += int64(n)
