@@ -159,6 +159,11 @@ func runState(c *cli.Context, env app.Env) error {
 	if err := store.CheckStream(id); err != nil {
 		return app.UsageError(err.Error())
 	}
+	at := c.Uint64("at-version")
+	if c.IsSet("at-version") && at == 0 {
+		return &app.ExitError{Code: app.ExitUsage, Message: "--at-version 0 is not a version (versions start at 1)",
+			Hint: "leave --at-version out for the state now"}
+	}
 	rt, err := routes(c)
 	if err != nil {
 		return err
@@ -170,25 +175,34 @@ func runState(c *cli.Context, env app.Env) error {
 	}
 	pools := exec.Routes{id.Type: cmd}.Pools(app.HandlerBase(c, env), cm.Root.Dir, 1)
 	defer exec.ClosePools(pools)
-	st, err := exec.ReadState(c.Context, cm.Store, pools[id.Type], cm.Log, id, c.Uint64("at-version"))
-	if err != nil {
-		if errors.Is(err, store.ErrNoStream) {
-			return &app.ExitError{Code: app.ExitFailed, Message: fmt.Sprintf("no such stream %s", record.Quote(id.String()))}
-		}
+	st, err := exec.ReadState(c.Context, cm.Store, pools[id.Type], cm.Log, id, at)
+	var f *exec.Failure
+	switch {
+	case errors.Is(err, store.ErrNoStream):
+		return &app.ExitError{Code: app.ExitFailed, Message: fmt.Sprintf("no such stream %s", record.Quote(id.String()))}
+	case errors.As(err, &f): // past its end, a corrupt line, the handler failed
 		return &app.ExitError{Code: app.ExitFailed, Message: err.Error()}
+	case err != nil:
+		return app.Fatal(err)
 	}
 	b, err := record.Marshal(st)
 	if err != nil {
 		return app.Fatal(err)
 	}
 	_, err = fmt.Fprintf(env.Stdout, "%s\n", b)
-	return err
+	return app.OutputError(err)
 }
 
 func runStreams(c *cli.Context, env app.Env) error {
-	cm, err := app.ParseCommon(c, env)
+	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err
 	}
-	return app.ListStreams(env.Stdout, cm.Store, c.StringSlice("type"))
+	types := c.StringSlice("type")
+	for _, t := range types {
+		if err := store.CheckName("aggregate_type", t); err != nil {
+			return app.UsageError("--type: " + err.Error())
+		}
+	}
+	return app.ListStreams(env.Stdout, cm.Store, types)
 }

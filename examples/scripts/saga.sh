@@ -63,7 +63,6 @@ JSONL
 say "the process manager as a pipe: fold-pm | fold-exec, until it has nothing more to say"
 echo "   (each round reacts to what the previous one appended; fold-exec keeps what fails"
 echo "   in the process manager's dead letters with --rejects)"
-mkdir -p "$root/process_managers/fulfil"
 round=1
 while :; do
 	pm >"$tmp/cmds.jsonl"

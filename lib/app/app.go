@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -43,7 +44,7 @@ const ExitStatusHelp = `EXIT STATUS:
 // CommonFlags are the flags every program takes.
 func CommonFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "root", Usage: "root directory of the store (default $FOLD_ROOT, else ./" + store.DefaultRoot + ")", EnvVars: []string{"FOLD_ROOT"}},
+		&cli.StringFlag{Name: "root", Usage: "root directory of the store (default $FOLD_ROOT, else ./" + store.DefaultRoot + ")"},
 		&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json (structured logs on stderr)"},
 		&cli.StringFlag{Name: "errors", Value: "text", Usage: "how failed input lines are reported on stderr: text or json"},
@@ -72,10 +73,17 @@ type Common struct {
 	Report *Reporter
 }
 
-// ParseCommon reads the common flags from c.
+// ParseCommon reads the common flags from c. Flags given before a
+// subcommand count as if given after it (see inherit).
 func ParseCommon(c *cli.Context, env Env) (Common, error) {
 	var cm Common
+	if err := inherit(c); err != nil {
+		return cm, UsageError(err.Error())
+	}
 	root := c.String("root")
+	if root == "" {
+		root = env.Getenv("FOLD_ROOT")
+	}
 	if root == "" {
 		root = store.DefaultRoot
 	}
@@ -206,4 +214,43 @@ func SignalContext(parent context.Context) (context.Context, context.CancelFunc)
 		}
 	}()
 	return ctx, cancel
+}
+
+// inherit copies into a subcommand's context the flags given on the
+// command line before the subcommand's name, unless given again after it:
+// a subcommand declares the common flags itself, so that they may follow
+// it, and urfave/cli would read its own unset copy and ignore
+// "fold-exec --root R streams". No flag here reads the environment through
+// urfave/cli (FOLD_ROOT is read in ParseCommon), so what is set in a
+// context was typed.
+func inherit(c *cli.Context) error {
+	lineage := c.Lineage()
+	if len(lineage) < 2 {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, n := range c.LocalFlagNames() {
+		set[n] = true
+	}
+	for _, parent := range lineage[1:] {
+		for _, n := range parent.LocalFlagNames() {
+			if set[n] || !slices.Contains(c.FlagNames(), n) {
+				continue
+			}
+			set[n] = true
+			var vals []string
+			switch v := parent.Value(n).(type) {
+			case cli.StringSlice:
+				vals = v.Value()
+			default:
+				vals = []string{fmt.Sprint(v)}
+			}
+			for _, v := range vals {
+				if err := c.Set(n, v); err != nil {
+					return fmt.Errorf("--%s given before %s: %w", n, c.Command.Name, err)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -296,6 +296,31 @@ check_state_after_story() {
 	assert_output '{"aggregate_type":"counter","instance_id":"c"}'
 }
 
+@test "options before a subcommand count as after it; after it they win" {
+	COUNTER=$COUNTER_GO
+	inc a 2
+	local other=$BATS_TEST_TMPDIR/other
+	unset FOLD_ROOT
+	mkdir wd && cd wd
+	run fold-exec --root "$ROOT" streams
+	assert_success
+	assert_output '{"aggregate_type":"counter","instance_id":"a"}'
+	run --separate-stderr fold-exec --root "$ROOT" --handler counter="$COUNTER" state counter a
+	assert_success
+	assert_output '{"aggregate_type":"counter","instance_id":"a","version":2,"state":{"value":2}}'
+	run fold-exec --root "$other" streams --root "$ROOT"
+	assert_output '{"aggregate_type":"counter","instance_id":"a"}'
+	FOLD_ROOT=$other run fold-exec --root "$ROOT" streams
+	assert_output '{"aggregate_type":"counter","instance_id":"a"}'
+	[[ ! -e fold-data && ! -e $other ]]
+	run --separate-stderr fold-exec state --root "$ROOT" --handler counter="$COUNTER" --at-version 0 counter a
+	assert_failure 2
+	assert_equal "$stderr" $'fold-exec: error: --at-version 0 is not a version (versions start at 1)\nfold-exec: hint: leave --at-version out for the state now'
+	run --separate-stderr fold-exec streams --root "$ROOT" --type a/b
+	assert_failure 2
+	assert_equal "$stderr" 'fold-exec: error: --type: aggregate_type "a/b" is not a single path segment (contains /)'
+}
+
 @test "events are stored as the handler wrote them; several per command, or none" {
 	cat >fixed.sh <<-'SH'
 		# answers every handle with two events whose data must survive
