@@ -10,6 +10,7 @@ import (
 
 	"github.com/fold-es/fold/lib/app"
 	"github.com/fold-es/fold/lib/exec"
+	"github.com/fold-es/fold/lib/pm"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
 )
@@ -61,12 +62,15 @@ func runExec(c *cli.Context, env app.Env) error {
 	if defaults.Bare && (defaults.Type == "" || defaults.ID == "") {
 		return app.UsageError("--bare needs --type and --id")
 	}
-	var rejects *app.DeadLetters
+	// Failed lines go to --rejects a batch at a time, in one O_APPEND
+	// write, as fold-pm keeps its own: the two may share a file.
+	var rejects *pm.Letters
+	var letters []record.DeadLetter
 	if path := c.String("rejects"); path != "" {
-		if rejects, err = app.OpenDeadLetters(path); err != nil {
+		rejects = &pm.Letters{Path: path}
+		if err := rejects.Create(); err != nil {
 			return app.Fatal(err)
 		}
-		defer rejects.Close()
 	}
 
 	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root.Dir, cfg.Jobs)
@@ -100,9 +104,7 @@ func runExec(c *cli.Context, env app.Env) error {
 				Retryable: f.Kind.Retryable(), Counts: f.Kind != exec.KindDuplicate, Fatal: f.Kind.Fatal(),
 			})
 			if rejects != nil && f.Kind != exec.KindDuplicate {
-				if err := rejects.Add(o.Input, f.Error(), time.Now()); err != nil {
-					return app.Fatal(err)
-				}
+				letters = append(letters, record.DeadLetter{Envelope: o.Input, Error: f.Error(), Ts: time.Now().Unix()})
 			}
 			if f.Kind.Fatal() {
 				fatal = true
@@ -121,9 +123,11 @@ func runExec(c *cli.Context, env app.Env) error {
 	}
 	flush := func() error {
 		if rejects != nil {
-			if err := rejects.Sync(); err != nil {
+			if err := rejects.Append(letters); err != nil {
 				return app.Fatal(err)
 			}
+			clear(letters)
+			letters = letters[:0]
 		}
 		return out.Flush()
 	}

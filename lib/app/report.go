@@ -1,13 +1,9 @@
 package app
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/fold-es/fold/lib/record"
 )
@@ -82,50 +78,4 @@ func (r *Reporter) Status() int {
 		return ExitRetryable
 	}
 	return ExitOK
-}
-
-// DeadLetters appends dead letters ({"envelope","error","ts"}) to a file:
-// fold-exec --rejects and fold-pm's dead_letters.jsonl.
-type DeadLetters struct {
-	f *os.File
-	w *bufio.Writer
-}
-
-// OpenDeadLetters opens path for appending, creating it if needed.
-func OpenDeadLetters(path string) (*DeadLetters, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("open dead letters: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open dead letters: %w", err)
-	}
-	return &DeadLetters{f: f, w: bufio.NewWriter(f)}, nil
-}
-
-// Add buffers one dead letter.
-func (d *DeadLetters) Add(envelope []byte, msg string, now time.Time) error {
-	b, err := record.Marshal(record.DeadLetter{Envelope: record.InputValue(envelope), Error: msg, Ts: now.Unix()})
-	if err != nil {
-		return err
-	}
-	_, err = d.w.Write(append(b, '\n'))
-	return err
-}
-
-// Sync writes buffered letters and makes them durable.
-func (d *DeadLetters) Sync() error {
-	if err := d.w.Flush(); err != nil {
-		return fmt.Errorf("write dead letters: %w", err)
-	}
-	return d.f.Sync()
-}
-
-// Close syncs and closes the file.
-func (d *DeadLetters) Close() error {
-	err := d.Sync()
-	if cerr := d.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -46,12 +46,9 @@ func (l Letters) Append(letters []record.DeadLetter) error {
 		}
 		buf = append(append(buf, b...), '\n')
 	}
-	if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
-		return fmt.Errorf("write dead letters: %w", err)
-	}
-	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := l.open()
 	if err != nil {
-		return fmt.Errorf("write dead letters: %w", err)
+		return err
 	}
 	if _, err := f.Write(buf); err != nil {
 		f.Close()
@@ -62,6 +59,27 @@ func (l Letters) Append(letters []record.DeadLetter) error {
 		return fmt.Errorf("sync dead letters %s: %w", l.Path, err)
 	}
 	return f.Close()
+}
+
+// Create makes the file (and its directory) if missing, so that a path
+// that cannot hold dead letters is found before any is written.
+func (l Letters) Create() error {
+	f, err := l.open()
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func (l Letters) open() (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
+		return nil, fmt.Errorf("open dead letters: %w", err)
+	}
+	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open dead letters: %w", err)
+	}
+	return f, nil
 }
 
 // Letter is one line of a dead-letter file as read back.
