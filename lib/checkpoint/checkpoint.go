@@ -103,9 +103,3 @@ func (f File) Save(cp record.Checkpoint) error {
 	}
 	return store.WriteFileAtomic(f.Path, data, true)
 }
-
-// Exists reports whether a checkpoint has been saved.
-func (f File) Exists() bool {
-	_, err := os.Stat(f.Path)
-	return err == nil
-}

@@ -36,7 +36,7 @@ func CommandID(name string, src record.StreamID, version uint64, index int) stri
 
 // Actor is the actor a process manager's commands carry when the handler
 // names none.
-func Actor(name string) string { return "fold-pm:" + name }
+func Actor(name string) string { return CommandIDPrefix + name }
 
 // Origin is where a command came from: the record the process manager
 // reacted to and the command's place among those it returned for it.

@@ -1,7 +1,7 @@
 package pm
 
 import (
-	"bytes"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -20,7 +20,7 @@ func appendReact(dst []byte, name string, state record.RawMessage, recs []record
 	if record.IsNull(state) {
 		dst = append(dst, "null"...)
 	} else {
-		dst = appendCompact(dst, state)
+		dst = record.AppendCompact(dst, state)
 	}
 	dst = append(dst, `,"records":[`...)
 	for i, rec := range recs {
@@ -39,7 +39,7 @@ func appendEnvelope(dst []byte, env record.Envelope) []byte {
 	dst = append(dst, `,"instance_id":`...)
 	dst = record.AppendString(dst, env.InstanceID)
 	dst = append(dst, `,"command":`...)
-	dst = appendCompact(dst, env.Command)
+	dst = record.AppendCompact(dst, env.Command)
 	dst = append(dst, `,"context":{`...)
 	c := env.Context
 	n := len(dst)
@@ -60,13 +60,13 @@ func appendEnvelope(dst []byte, env record.Envelope) []byte {
 	if len(c.Metadata) > 0 {
 		field("metadata")
 		dst = append(dst, '{')
-		for i, k := range slices.Sorted(mapKeys(c.Metadata)) {
+		for i, k := range slices.Sorted(maps.Keys(c.Metadata)) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
 			dst = record.AppendString(dst, k)
 			dst = append(dst, ':')
-			dst = appendCompact(dst, c.Metadata[k])
+			dst = record.AppendCompact(dst, c.Metadata[k])
 		}
 		dst = append(dst, '}')
 	}
@@ -84,26 +84,4 @@ func appendEnvelope(dst []byte, env record.Envelope) []byte {
 		dst = strconv.AppendUint(dst, *env.ExpectedVersion, 10)
 	}
 	return append(dst, '}')
-}
-
-// appendCompact appends the valid JSON value v without insignificant space.
-func appendCompact(dst []byte, v []byte) []byte {
-	if bytes.IndexAny(v, " \t\r\n") < 0 {
-		return append(dst, v...)
-	}
-	buf := bytes.NewBuffer(dst)
-	if err := record.Compact(buf, v); err != nil {
-		return append(dst, v...)
-	}
-	return buf.Bytes()
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

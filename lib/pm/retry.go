@@ -3,7 +3,6 @@ package pm
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/fold-es/fold/lib/exec"
@@ -95,11 +94,6 @@ func Retry(ctx context.Context, l Letters, eng Submitter, now func() time.Time, 
 	kept += len(parseLetters(more, 0))
 	out = append(out, more...)
 	if err := store.WriteFileAtomic(l.Path, out, true); err != nil {
-		return 0, fmt.Errorf("rewrite dead letters: %w", err)
-	}
-	// The temporary file was private; the letters are as readable as the
-	// appends that made them.
-	if err := os.Chmod(l.Path, 0o644); err != nil {
 		return 0, fmt.Errorf("rewrite dead letters: %w", err)
 	}
 	return kept, nil

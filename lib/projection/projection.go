@@ -70,13 +70,6 @@ func (p *Projection) Dirty() bool { return p.dirty }
 // Saved records that the current checkpoint is on disk.
 func (p *Projection) Saved() { p.dirty = false }
 
-// Covered reports whether r is at or before its stream's cursor: already
-// applied.
-func (p *Projection) Covered(r record.Record) bool {
-	c, ok := p.cursors[r.Stream().String()]
-	return ok && r.Offset <= c.Offset
-}
-
 // Apply sends the records its cursors do not cover to the handler in one
 // request and takes the state it answers, moving the cursors past them. It
 // reports how many records were sent and whether the state changed. When

@@ -2,7 +2,6 @@ package record
 
 import (
 	"bytes"
-	stdjson "encoding/json"
 	"strconv"
 )
 
@@ -57,7 +56,7 @@ func AppendEvent(dst []byte, ev Event) []byte {
 	if IsNull(ev.Data) {
 		dst = append(dst, "null"...)
 	} else {
-		dst = appendCompact(dst, ev.Data)
+		dst = AppendCompact(dst, ev.Data)
 	}
 	dst = append(dst, `,"ts":`...)
 	dst = strconv.AppendInt(dst, ev.Ts, 10)
@@ -71,19 +70,19 @@ func AppendEvent(dst []byte, ev Event) []byte {
 	}
 	if len(ev.Meta) > 0 && !IsNull(ev.Meta) {
 		dst = append(dst, `,"meta":`...)
-		dst = appendCompact(dst, ev.Meta)
+		dst = AppendCompact(dst, ev.Meta)
 	}
 	return append(dst, '}')
 }
 
 // appendCompact appends the JSON value v without insignificant space. The
 // caller has checked v is valid JSON.
-func appendCompact(dst []byte, v []byte) []byte {
+func AppendCompact(dst []byte, v []byte) []byte {
 	if bytes.IndexAny(v, " \t\r\n") < 0 {
 		return append(dst, v...)
 	}
 	buf := bytes.NewBuffer(dst)
-	if err := stdjson.Compact(buf, v); err != nil {
+	if err := Compact(buf, v); err != nil {
 		return append(dst, v...)
 	}
 	return buf.Bytes()
