@@ -159,9 +159,6 @@ func (w *File) Lock(ctx context.Context, timeout time.Duration) (unlock func() e
 	}
 }
 
-// Size returns the file's current size.
-func (w *File) Size() (int64, error) { return w.size() }
-
 // Truncate cuts the log to end: the repair for a torn tail, or the undo of
 // a failed append. The writer lock must be held.
 func (w *File) Truncate(end int64) error {

@@ -226,7 +226,7 @@ func (s *stream) writeEager(i int) error {
 // lines were not all written or not made durable. The lines not written
 // are dropped, and so is the cache, which no longer matches the log.
 func (s *stream) failFrom(outs []outcome, i int, err error) {
-	f := failWith(KindIO, err)
+	f := AsFailure(err, KindIO)
 	for k := i; k < len(outs); k++ {
 		if len(outs[k].recs) > 0 {
 			outs[k].recs, outs[k].f = nil, f
@@ -239,7 +239,7 @@ func (s *stream) failFrom(outs []outcome, i int, err error) {
 // failAll fails every job of the batch that has not already failed on its
 // own, and drops the cache, which may no longer match the log.
 func (s *stream) failAll(outs []outcome, err error) {
-	f := failWith(KindIO, err)
+	f := AsFailure(err, KindIO)
 	for i := range outs {
 		if outs[i].f == nil {
 			outs[i].f = f

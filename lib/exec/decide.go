@@ -20,7 +20,7 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	env := j.env
 	if env.CommandID != "" {
 		if err := s.ensureCmdIDs(); err != nil {
-			return nil, failWith(KindIO, err)
+			return nil, AsFailure(err, KindIO)
 		}
 		if _, dup := s.cmdIDs[env.CommandID]; dup {
 			return nil, fail(KindDuplicate, "command_id %s already recorded in %s", record.Quote(env.CommandID), s.id)
@@ -36,7 +36,7 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	s.reqBuf = req // reused: the call is over when it returns
 	raw, err := s.call(ctx, req)
 	if err != nil {
-		return nil, failWith(KindHandlerFailed, err)
+		return nil, AsFailure(err, KindHandlerFailed)
 	}
 	ans, err := handler.HandleAnswerFrom(raw)
 	if err != nil {
@@ -67,7 +67,7 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	if state == nil {
 		// The handler did not say the new state: ask it to apply.
 		if state, err = s.apply(ctx, lines); err != nil {
-			return nil, failWith(KindHandlerFailed, err)
+			return nil, AsFailure(err, KindHandlerFailed)
 		}
 	}
 	for _, line := range lines {
@@ -95,7 +95,7 @@ func (s *stream) injectOne(j *job) ([]record.Record, *Failure) {
 	ev := *j.inject
 	if ev.ID != "" {
 		if err := s.ensureEvIDs(); err != nil {
-			return nil, failWith(KindIO, err)
+			return nil, AsFailure(err, KindIO)
 		}
 		if _, dup := s.evIDs[ev.ID]; dup {
 			return nil, fail(KindDuplicate, "event id %s already in %s", record.Quote(ev.ID), s.id)
@@ -105,10 +105,10 @@ func (s *stream) injectOne(j *job) ([]record.Record, *Failure) {
 		ev.Ts = s.e.cfg.Now().Unix()
 	}
 	line := record.AppendEvent(nil, ev)
-	if s.hasSt {
+	if s.hasState() {
 		st, err := s.apply(j.ctx, [][]byte{line})
 		if err != nil {
-			return nil, failWith(KindHandlerFailed, err)
+			return nil, AsFailure(err, KindHandlerFailed)
 		}
 		s.state = st
 	}

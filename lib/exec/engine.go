@@ -144,7 +144,7 @@ func (e *Engine) Submit(ctx context.Context, env record.Envelope) *Pending {
 	p := &Pending{done: make(chan struct{})}
 	id := record.StreamID{Type: env.AggregateType, ID: env.InstanceID}
 	if err := store.CheckStream(id); err != nil {
-		p.finish(failed(failWith(KindInvalid, err)))
+		p.finish(failed(AsFailure(err, KindInvalid)))
 		return p
 	}
 	if !e.Route(env.AggregateType) {
@@ -159,7 +159,7 @@ func (e *Engine) Submit(ctx context.Context, env record.Envelope) *Pending {
 func (e *Engine) Inject(ctx context.Context, id record.StreamID, ev record.Event) *Pending {
 	p := &Pending{done: make(chan struct{})}
 	if err := store.CheckStream(id); err != nil {
-		p.finish(failed(failWith(KindInvalid, err)))
+		p.finish(failed(AsFailure(err, KindInvalid)))
 		return p
 	}
 	e.enqueue(id, &job{ctx: ctx, inject: &ev, p: p})

@@ -47,13 +47,11 @@ func fail(k Kind, format string, args ...any) *Failure {
 	return &Failure{Kind: k, Err: fmt.Errorf(format, args...)}
 }
 
-func failWith(k Kind, err error) *Failure {
+// AsFailure returns err as a *Failure, classifying unknown errors as kind.
+func AsFailure(err error, kind Kind) *Failure {
 	var f *Failure
 	if errors.As(err, &f) {
 		return f
 	}
-	return &Failure{Kind: k, Err: err}
+	return &Failure{Kind: kind, Err: err}
 }
-
-// AsFailure returns err as a *Failure, classifying unknown errors as kind.
-func AsFailure(err error, kind Kind) *Failure { return failWith(kind, err) }

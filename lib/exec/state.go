@@ -49,7 +49,7 @@ func ReadState(ctx context.Context, st store.Store, pool *handler.Pool, log *slo
 	if at > 0 && s.tail.Version > at {
 		s.reset()
 	}
-	r := replayer{ctx: ctx, e: e, s: s, limit: at}
+	r := replayer{ctx: ctx, s: s, limit: at}
 	t, err := lg.Scan(s.tail, -1, r.entry)
 	if err != nil && !errors.Is(err, errStop) {
 		return out, err

@@ -22,7 +22,6 @@ type stream struct {
 	loaded  bool          // tail and state reflect the log up to tail
 	tail    eventlog.Tail // cached position; moves ahead as events are decided
 	state   record.RawMessage
-	hasSt   bool   // state is known (a handler exists and was consulted)
 	snapVer uint64 // version the newest snapshot known covers
 	created bool
 
@@ -49,7 +48,6 @@ func (s *stream) reset() {
 
 func (s *stream) resetState() {
 	s.state = record.Null
-	s.hasSt = s.pool != nil
 	s.snapVer = 0
 }
 
@@ -87,7 +85,7 @@ func (s *stream) close() error {
 		return nil
 	}
 	var err error
-	if s.loaded && s.hasSt && s.e.cfg.SnapshotEvery > 0 && s.uncovered() > 0 {
+	if s.loaded && s.hasState() && s.e.cfg.SnapshotEvery > 0 && s.uncovered() > 0 {
 		err = s.saveSnapshot()
 	}
 	if cerr := s.w.Close(); err == nil {
@@ -98,12 +96,16 @@ func (s *stream) close() error {
 	return err
 }
 
+// hasState reports whether the stream's state is kept: its type has a
+// handler (an --inject-only type has none).
+func (s *stream) hasState() bool { return s.pool != nil }
+
 // uncovered is how many events of the log the snapshot does not cover.
 func (s *stream) uncovered() uint64 { return s.tail.Version - min(s.snapVer, s.tail.Version) }
 
 func (s *stream) maybeSnapshot() {
 	every := s.e.cfg.SnapshotEvery
-	if every <= 0 || s.uncovered() < uint64(every) || !s.hasSt {
+	if every <= 0 || s.uncovered() < uint64(every) || !s.hasState() {
 		return
 	}
 	if err := s.saveSnapshot(); err != nil {
@@ -184,7 +186,7 @@ func (s *stream) loadSnapshot(lg store.Log) error {
 // catchUpLocked reads the log past the cached tail, folding new events into
 // the state, and cuts a torn tail. The writer lock must be held.
 func (s *stream) catchUpLocked(ctx context.Context) error {
-	r := replayer{ctx: ctx, e: s.e, s: s}
+	r := replayer{ctx: ctx, s: s}
 	t, err := s.w.Scan(s.tail, -1, r.entry)
 	if err == nil {
 		err = r.flush()
@@ -214,7 +216,6 @@ const (
 // notes the ids the stream's dedup sets track.
 type replayer struct {
 	ctx   context.Context
-	e     *Engine
 	s     *stream
 	buf   []byte // the batch's lines, back to back
 	ends  []int
@@ -229,7 +230,7 @@ func (r *replayer) entry(en eventlog.Entry) error {
 		return errStop
 	}
 	r.s.noteIDs(en.Line)
-	if !r.s.hasSt {
+	if !r.s.hasState() {
 		return nil
 	}
 	r.buf = append(r.buf, en.Line...)

@@ -13,9 +13,8 @@ type syncer struct {
 	done chan struct{}
 
 	// Set by the goroutine, read after done.
-	err       error
-	failedAt  int // first outcome whose sync failed
-	hadFailed bool
+	err      error
+	failedAt int // first outcome whose sync failed
 }
 
 func newSyncer(w store.Writer, n int) *syncer {
@@ -23,11 +22,11 @@ func newSyncer(w store.Writer, n int) *syncer {
 	go func() {
 		defer close(sy.done)
 		for i := range sy.reqs {
-			if sy.hadFailed {
+			if sy.err != nil {
 				continue
 			}
 			if err := sy.w.Sync(); err != nil {
-				sy.err, sy.failedAt, sy.hadFailed = err, i, true
+				sy.err, sy.failedAt = err, i
 			}
 		}
 	}()
