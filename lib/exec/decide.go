@@ -58,9 +58,11 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	now := s.e.cfg.Now().Unix()
 	lines := make([][]byte, 0, len(ans.Events))
 	recs := make([]record.Record, 0, len(ans.Events))
+	ids := make([]string, 0, len(ans.Events))
 	for _, out := range ans.Events {
+		ids = append(ids, uuid.NewString())
 		lines = append(lines, record.AppendEvent(nil, record.Event{
-			Type: out.Type, Data: out.Data, Ts: now, ID: uuid.NewString(), Actor: env.Context.Actor, Meta: meta,
+			Type: out.Type, Data: out.Data, Ts: now, ID: ids[len(ids)-1], Actor: env.Context.Actor, Meta: meta,
 		}))
 	}
 	state := ans.State
@@ -70,8 +72,11 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 			return nil, AsFailure(err, KindHandlerFailed)
 		}
 	}
-	for _, line := range lines {
+	for i, line := range lines {
 		recs = append(recs, s.stage(line))
+		if s.evIDs != nil {
+			s.evIDs[ids[i]] = struct{}{}
+		}
 	}
 	s.state = state
 	if env.CommandID != "" {
@@ -112,10 +117,13 @@ func (s *stream) injectOne(j *job) ([]record.Record, *Failure) {
 		}
 		s.state = st
 	}
+	s.noteIDs(line) // its meta may carry a command_id of its own
 	return []record.Record{s.stage(line)}, nil
 }
 
-// stage queues one event line and moves the cached tail past it.
+// stage queues one event line and moves the cached tail past it. The
+// caller notes the line's ids in the dedup sets: it knows them without
+// parsing the line again.
 func (s *stream) stage(line []byte) record.Record {
 	start := s.tail.Offset
 	s.pendingLines = append(s.pendingLines, line...)
@@ -124,7 +132,6 @@ func (s *stream) stage(line []byte) record.Record {
 	s.tail = eventlog.Tail{
 		Offset: start + int64(len(line)) + 1, Hash: hash, LastStart: start, Version: s.tail.Version + 1,
 	}
-	s.noteIDs(line)
 	return record.Record{
 		AggregateType: s.id.Type, InstanceID: s.id.ID, Version: s.tail.Version,
 		Offset: s.tail.Offset, Hash: hash, Event: line,
