@@ -2,7 +2,6 @@ package handler
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/fold-es/fold/lib/record"
 )
@@ -97,16 +96,18 @@ func badAnswer(line []byte, format string, args ...any) error {
 	return &Error{Reason: fmt.Sprintf(format, args...), Output: quoteOutput(line), Err: ErrBadAnswer}
 }
 
-// decodeAnswer decodes line into v, naming the op in the error.
+// decodeAnswer decodes line into v, naming the op in the error. An answer
+// from Call is already known to be one JSON object (the reader checks
+// every line), so the line is validated again only to explain a failure.
 func decodeAnswer(op string, line []byte, v any) error {
-	if !record.IsObject(line) || !record.Valid(line) {
+	err := record.Unmarshal(line, v)
+	switch {
+	case err == nil:
+		return nil
+	case !record.IsObject(line) || !record.Valid(line):
 		return badAnswer(line, "answered %q with something that is not a JSON object", op)
 	}
-	if err := record.Unmarshal(line, v); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "json: ")
-		return badAnswer(line, "answered %q with a value of the wrong type (%s)", op, msg)
-	}
-	return nil
+	return badAnswer(line, "answered %q with a value of the wrong type (%s)", op, decodeReason(err))
 }
 
 // HandleAnswerFrom decodes and checks a handle answer. A rejection is a
