@@ -9,7 +9,7 @@ import (
 	"github.com/fold-es/fold/lib/exec"
 )
 
-const description = `Reads command envelopes, one JSON object per line, on stdin:
+var description = `Reads command envelopes, one JSON object per line, on stdin:
 
    {"aggregate_type":"counter","instance_id":"alpha","command":{"type":"Increment"}}
 
@@ -27,7 +27,7 @@ EXAMPLES:
 
    fold-exec state --handler counter='./counter' counter alpha
 
-` + app.ExitStatusHelp
+` + app.ExitStatusHelpExec
 
 func handlerFlags() []cli.Flag {
 	return []cli.Flag{

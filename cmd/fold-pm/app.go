@@ -9,7 +9,7 @@ import (
 	"github.com/fold-es/fold/lib/exec"
 )
 
-const description = `Reacts to event records of the subscribed aggregate types, read from the
+var description = `Reacts to event records of the subscribed aggregate types, read from the
 root (or from stdin with --stdin), one record at a time, through the process
 manager's handler (the "react" op), and prints the commands it returns as
 command envelopes on stdout, for fold-exec to run:
@@ -37,9 +37,9 @@ EXAMPLES:
    fold-pm dead-letters --name fulfil
    fold-pm retry --name fulfil --handler shipping='sh shipping.sh'
 
-` + app.ExitStatusHelp + `
-   fold-pm exits 1 when it dead-lettered a command or the handler failed on a
-   record, and 75 when another run holds the process manager's lock.`
+` + app.ExitStatusHelp(
+	"a command was dead-lettered, or the handler failed on a record",
+	"another run holds the process manager's lock: run again later")
 
 // runFlags are the flags of a run that executes commands: --dispatch, and
 // retry.
@@ -61,7 +61,7 @@ func newApp(env app.Env) *cli.App {
 		&cli.StringSliceFlag{Name: "handler", Usage: "`CMD`: the process manager's handler; TYPE=CMD routes commands for TYPE (with --dispatch; repeatable)"},
 		&cli.BoolFlag{Name: "dispatch", Usage: "run the commands in-process through the TYPE=CMD handlers and print the records they append"},
 		&cli.BoolFlag{Name: "stdin", Usage: "read event records from stdin (a pipe from fold-watch or fold-exec) instead of the root"},
-		&cli.BoolFlag{Name: "follow", Usage: "after catching up, keep reacting to records as they are appended"},
+		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "after catching up, keep reacting to records as they are appended"},
 		&cli.BoolFlag{Name: "rebuild", Usage: "start from an empty state and no cursors: react to every record again (commands keep their ids)"},
 		&cli.DurationFlag{Name: "poll", Usage: "with --follow, look for new records this often instead of using file notifications"},
 		&cli.IntFlag{Name: "batch", Value: 1, Usage: "records per react request; above 1 the handler must tag each command with its record's index (\"record\": i), as the Go SDK does"},

@@ -36,6 +36,7 @@ type options struct {
 	dispatch  bool
 	fromStdin bool
 	follow    bool
+	batch     int
 }
 
 func parseOptions(c *cli.Context) (options, error) {
@@ -80,6 +81,16 @@ func parseOptions(c *cli.Context) (options, error) {
 	o.fromStdin, o.follow = c.Bool("stdin"), c.Bool("follow")
 	if c.IsSet("poll") && (!o.follow || o.fromStdin) {
 		return o, app.UsageError("--poll needs --follow and the root (not --stdin)")
+	}
+	if !o.dispatch {
+		for _, f := range app.EngineFlagNames() {
+			if c.IsSet(f) {
+				return o, app.UsageError(fmt.Sprintf("--%s is a flag of --dispatch: without it fold-pm runs no commands", f))
+			}
+		}
+	}
+	if o.batch, err = app.IntAtLeast(c, "batch", 1); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -160,7 +171,7 @@ func runPM(c *cli.Context, env app.Env) error {
 	letters := pm.LettersAt(dir)
 	m := pm.New(pm.Config{
 		Name: o.name, Types: o.types, Handler: h, Sink: sink, Checkpoint: ck, DeadLetters: letters, SaveEvery: saveEvery,
-		Batch: c.Int("batch"),
+		Batch: o.batch,
 		OnDeadLetter: func(f pm.Failure) {
 			cm.Report.Report(app.Failure{Kind: string(f.Kind), Message: f.Error(), Input: f.Envelope, Counts: true})
 		},

@@ -9,7 +9,7 @@ import (
 	"github.com/fold-es/fold/lib/watch"
 )
 
-const description = `Catches the projection NAME up: reads the records of the subscribed
+var description = `Catches the projection NAME up: reads the records of the subscribed
 aggregate types that came after its checkpoint (from the root, or from
 stdin with --stdin), sends them in batches to the handler
 ({"op":"project","name","state","records":[…]} → {"state":…}), saves
@@ -31,7 +31,9 @@ EXAMPLES:
 
    fold-project --show --name total-counter
 
-` + app.ExitStatusHelp
+` + app.ExitStatusHelp(
+	"the handler failed on a batch (not applied), an input line was not a record,\n       a corrupt log line was skipped, or --show found no checkpoint",
+	"another run of NAME holds the lock: run again later")
 
 func newApp(env app.Env) *cli.App {
 	flags := append(app.CommonFlags(),

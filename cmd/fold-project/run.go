@@ -52,11 +52,12 @@ func runProject(c *cli.Context, env app.Env) error {
 		return err
 	}
 	follow, fromStdin := c.Bool("follow"), c.Bool("stdin")
-	switch {
-	case c.IsSet("poll") && (!follow || fromStdin):
+	if c.IsSet("poll") && (!follow || fromStdin) {
 		return app.UsageError("--poll needs --follow and the root (not --stdin)")
-	case c.Int("batch") < 1:
-		return app.UsageError(fmt.Sprintf("--batch %d is not a positive number", c.Int("batch")))
+	}
+	batch, err := app.IntAtLeast(c, "batch", 1)
+	if err != nil {
+		return err
 	}
 
 	stop, cancel := app.SignalContext(c.Context)
@@ -107,9 +108,9 @@ func runProject(c *cli.Context, env app.Env) error {
 		r.proj.Reset()
 	}
 	if fromStdin {
-		return r.finish(r.fromStdin(stop, env.Stdin, types, c.Int("batch")))
+		return r.finish(r.fromStdin(stop, env.Stdin, types, batch))
 	}
-	src := &watch.Source{Store: cm.Store, Types: types, MaxBatch: c.Int("batch"), Poll: c.Duration("poll"), Log: cm.Log,
+	src := &watch.Source{Store: cm.Store, Types: types, MaxBatch: batch, Poll: c.Duration("poll"), Log: cm.Log,
 		OnCorrupt: r.corrupt}
 	if f, ok := env.Stderr.(*os.File); ok && isTerminal(f) {
 		r.progress = newProgress(f, name)

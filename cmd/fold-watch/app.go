@@ -8,7 +8,7 @@ import (
 	"github.com/fold-es/fold/lib/app"
 )
 
-const description = `Prints event records, one JSON object per line:
+var description = `Prints event records, one JSON object per line:
 
    {"aggregate_type":"counter","instance_id":"alpha","version":3,"offset":312,
     "hash":"9f0c…","event":{"type":"Incremented","data":null,"ts":1764446400}}
@@ -31,7 +31,9 @@ EXAMPLES:
 
    fold-watch --checkpoint mailer --type order | ./send-mail.sh
 
-` + app.ExitStatusHelp
+` + app.ExitStatusHelp(
+	"a corrupt log line was reported (the rest printed), or a --stream does not exist",
+	"--checkpoint NAME is held by another run: run again later")
 
 func newApp(env app.Env) *cli.App {
 	flags := append(app.CommonFlags(),

@@ -35,7 +35,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 		}
 	}
 	if c.Bool("list") {
-		if c.IsSet("stream") || c.Bool("follow") || c.IsSet("checkpoint") {
+		if c.IsSet("stream") || c.Bool("follow") || c.IsSet("checkpoint") || c.IsSet("poll") || c.IsSet("lock-timeout") {
 			return app.UsageError("--list takes only --type")
 		}
 		return runList(cm.Store, types, env)

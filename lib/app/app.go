@@ -33,13 +33,21 @@ const (
 	ExitRetryable = 75 // the only failures were conflicts or lock timeouts (EX_TEMPFAIL)
 )
 
-// ExitStatusHelp is the EXIT STATUS text shown in --help.
-const ExitStatusHelp = `EXIT STATUS:
-   0   all input handled
-   1   some input lines failed (each reported on stderr); the rest were processed
+// ExitStatusHelp is the EXIT STATUS text shown in --help, with what
+// statuses 1 and 75 mean for the program.
+func ExitStatusHelp(failed, retryable string) string {
+	return `EXIT STATUS:
+   0   done, or stopped cleanly (a signal, a closed output)
+   1   ` + failed + `
    2   usage error
    3   fatal: root unusable or I/O error; processing stopped, nothing half-written
-   75  the only failures were retryable (conflict, lock_timeout): run again`
+   75  ` + retryable
+}
+
+// ExitStatusHelpExec is the EXIT STATUS of the programs that run commands.
+var ExitStatusHelpExec = ExitStatusHelp(
+	"some input lines failed (each reported on stderr); the rest were processed",
+	"the only failures were retryable (conflict, lock_timeout): run again")
 
 // CommonFlags are the flags every program takes.
 func CommonFlags() []cli.Flag {

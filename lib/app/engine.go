@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 
@@ -34,6 +35,15 @@ func EngineFlags() []cli.Flag {
 	}
 }
 
+// EngineFlagNames are the names of EngineFlags.
+func EngineFlagNames() []string {
+	var names []string
+	for _, f := range EngineFlags() {
+		names = append(names, f.Names()[0])
+	}
+	return names
+}
+
 // EngineConfig reads EngineFlags and --lock-timeout into an engine's
 // configuration, with pools as its routes.
 func EngineConfig(c *cli.Context, cm Common, pools map[string]*handler.Pool) (exec.Config, error) {
@@ -41,12 +51,35 @@ func EngineConfig(c *cli.Context, cm Common, pools map[string]*handler.Pool) (ex
 	if err != nil {
 		return exec.Config{}, UsageError(err.Error())
 	}
+	every, err := IntAtLeast(c, "snapshot-every", 0)
+	if err != nil {
+		return exec.Config{}, err
+	}
+	maxActors, err := IntAtLeast(c, "max-actors", 1)
+	if err != nil {
+		return exec.Config{}, err
+	}
+	jobs, err := IntAtLeast(c, "jobs", 1)
+	if err != nil {
+		return exec.Config{}, err
+	}
 	return exec.Config{
-		Store: cm.Store, Routes: pools, Sync: mode, SnapshotEvery: c.Int("snapshot-every"),
+		Store: cm.Store, Routes: pools, Sync: mode, SnapshotEvery: every,
 		LockTimeout: c.Duration("lock-timeout"), IdleTimeout: c.Duration("idle-timeout"),
-		MaxActors: c.Int("max-actors"), Jobs: Jobs(c), Log: cm.Log,
+		MaxActors: maxActors, Jobs: jobs, Log: cm.Log,
 	}, nil
 }
 
-// Jobs is --jobs, at least 1.
-func Jobs(c *cli.Context) int { return max(c.Int("jobs"), 1) }
+// IntAtLeast reads an integer flag that may not be below least (0 or 1): a
+// usage error names the flag and the value, rather than a silent
+// correction.
+func IntAtLeast(c *cli.Context, name string, least int) (int, error) {
+	v := c.Int(name)
+	switch {
+	case v >= least:
+		return v, nil
+	case least == 1:
+		return 0, UsageError(fmt.Sprintf("--%s %d is not a positive number", name, v))
+	}
+	return 0, UsageError(fmt.Sprintf("--%s %d is negative", name, v))
+}

@@ -11,10 +11,12 @@ import (
 	"github.com/fold-es/fold/lib/store"
 )
 
-// routePrefix is what makes a --handler value a route: a type name made of
-// the characters type names are in practice, then "=". A command that needs
-// a variable set is written "env VAR=1 cmd", which does not match.
-var routePrefix = regexp.MustCompile(`^([A-Za-z0-9_.:@-]+)=(.*)$`)
+// routePrefix is what makes a --handler value a route: whatever comes
+// before the first "=" when it holds no space, which must then be a valid
+// type name ("=x" and "a/b=x" are refused, not run as commands). A command
+// that needs a variable set is written "env VAR=1 cmd", which does not
+// match.
+var routePrefix = regexp.MustCompile(`^([^\s=]*)=(.*)$`)
 
 // Routes maps aggregate types to handler command lines.
 type Routes map[string]string
@@ -32,7 +34,7 @@ func ParseRoutes(values []string) (routes Routes, untyped []string, err error) {
 		}
 		t, cmd := m[1], strings.TrimSpace(m[2])
 		if err := store.CheckName("aggregate_type", t); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("--handler %s: %w", record.Quote(v), err)
 		}
 		if cmd == "" {
 			return nil, nil, fmt.Errorf("--handler %s names no command", record.Quote(v))

@@ -457,6 +457,11 @@ bad_input() {
 		"--handler-timeout soon --handler counter=$COUNTER_GO"
 		"--handler $COUNTER_GO"
 		"extra-argument --handler counter=$COUNTER_GO"
+		"--type counter --handler =x"
+		"--handler a/b=cat"
+		"--jobs 0 --handler counter=$COUNTER_GO"
+		"--max-actors -1 --handler counter=$COUNTER_GO"
+		"--snapshot-every -5 --handler counter=$COUNTER_GO"
 		""
 	)
 	local args
@@ -473,6 +478,10 @@ bad_input() {
 	assert_failure 2
 	run --separate-stderr fold-exec nosuchcommand
 	assert_failure 2
+	run --separate-stderr fold-exec --handler a/b=cat </dev/null
+	assert_equal "$stderr" 'fold-exec: error: --handler "a/b=cat": aggregate_type "a/b" is not a single path segment (contains /)'
+	run --separate-stderr fold-exec --snapshot-every -5 --handler counter="$COUNTER_GO" </dev/null
+	assert_equal "$stderr" 'fold-exec: error: --snapshot-every -5 is negative'
 	[[ ! -e $ROOT ]] || fail "a usage error created $ROOT"
 }
 

@@ -459,6 +459,15 @@ two_orders() {
 	assert_failure 2
 	run --separate-stderr fold-pm --name fulfil --subscribe order --handler x --poll 1s
 	assert_failure 2
+	run --separate-stderr fold-pm --name fulfil --subscribe order --handler x --sync none
+	assert_failure 2
+	assert_stderr_line -n 0 'fold-pm: error: --sync is a flag of --dispatch: without it fold-pm runs no commands'
+	run --separate-stderr fold-pm --name fulfil --subscribe order --handler x --batch 0
+	assert_failure 2
+	assert_stderr_line -n 0 'fold-pm: error: --batch 0 is not a positive number'
+	run --separate-stderr fold-pm --name fulfil --subscribe order --handler =x
+	assert_failure 2
+	assert_stderr_line -n 0 'fold-pm: error: --handler "=x": aggregate_type "" is not a single path segment (empty)'
 }
 
 @test "a root that does not exist: nothing to do, nothing created" {

@@ -93,6 +93,13 @@ stop() {
 	run fold-watch --list
 	assert_success
 	assert_output "$(fold-exec streams)"
+	local a
+	for a in --follow "--poll 1s" "--stream counter/a" "--checkpoint c"; do
+		# shellcheck disable=SC2086 # word splitting wanted
+		run --separate-stderr fold-watch --list $a
+		assert_failure 2
+		assert_equal "$stderr" 'fold-watch: error: --list takes only --type'
+	done
 }
 
 @test "a torn tail is not printed; a corrupt line is reported and skipped" {
