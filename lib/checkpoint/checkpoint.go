@@ -73,7 +73,7 @@ func (f File) Load() (cp record.Checkpoint, found bool, err error) {
 	}
 	for k, c := range raw.Cursors {
 		if c.Offset < 0 {
-			return cp, false, &BadError{Path: f.Path, Err: fmt.Errorf("cursor %s has a negative offset", record.Quote(k))}
+			return cp, false, &BadError{Path: f.Path, Err: fmt.Errorf("cursor %s has a negative offset (%d)", record.Quote(k), c.Offset)}
 		}
 	}
 	if raw.Cursors != nil {

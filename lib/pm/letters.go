@@ -115,11 +115,17 @@ func parseLetters(data []byte, skip int64) []Letter {
 			continue
 		}
 		lt := Letter{Line: n, Raw: line}
-		if err := record.Unmarshal(line, &lt.Letter); err != nil || !record.IsObject(line) {
+		// The line number goes with the error where it is reported.
+		err := record.Unmarshal(line, &lt.Letter)
+		switch {
+		case !record.IsObject(line):
+			err = fmt.Errorf("expected a JSON object, got %s", record.Excerpt(line, 60))
+		case err == nil && record.IsNull(lt.Letter.Envelope):
+			lt.Err = fmt.Errorf("a dead letter without an envelope: %s", record.Excerpt(line, 60))
+		}
+		if err != nil {
 			lt.Letter = record.DeadLetter{}
-			lt.Err = fmt.Errorf("line %d is not a dead letter", n)
-		} else if record.IsNull(lt.Letter.Envelope) {
-			lt.Err = fmt.Errorf("line %d is a dead letter without an envelope", n)
+			lt.Err = fmt.Errorf("not a dead letter: %w", err)
 		}
 		out = append(out, lt)
 	}

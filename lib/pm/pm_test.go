@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -442,5 +444,36 @@ func TestSaveEveryThrottlesSaves(t *testing.T) {
 	// Batch 3 comes a minute later; batch 4 is saved when the feed ends.
 	if want := []string{"save order/a@300 state 3", "save order/a@400 state 4"}; !slices.Equal(saves, want) {
 		t.Errorf("saves %q, want %q", saves, want)
+	}
+}
+
+// TestLettersReadNamesBadLines: a line of the dead-letter file that is
+// not a letter says why and quotes it; the line number is the reporter's.
+func TestLettersReadNamesBadLines(t *testing.T) {
+	l := LettersAt(t.TempDir())
+	good := `{"envelope":{"aggregate_type":"a","instance_id":"1","command":{}},"error":"e","ts":1}`
+	if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(l.Path, []byte(good+"\n[1]\n{\"error\":\"x\"}\n{\"envelope\":{},\"ts\":\"x\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := l.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"", `not a dead letter: expected a JSON object, got "[1]"`,
+		`a dead letter without an envelope: "{\"error\":\"x\"}"`, "not a dead letter: "}
+	if len(got) != len(want) {
+		t.Fatalf("%d letters read; want %d", len(got), len(want))
+	}
+	for i, lt := range got {
+		msg := ""
+		if lt.Err != nil {
+			msg = lt.Err.Error()
+		}
+		if lt.Line != int64(i+1) || !strings.HasPrefix(msg, want[i]) || (want[i] == "") != (msg == "") {
+			t.Errorf("line %d: %q (line %d); want %q", i+1, msg, lt.Line, want[i])
+		}
 	}
 }

@@ -39,7 +39,7 @@ func ParseEnvelope(line []byte, d EnvelopeDefaults) (Envelope, error) {
 		if !Valid(line) {
 			return env, malformed(line)
 		}
-		return env, invalid("expected a JSON object, got %s", Quote(truncate(string(line), 40)))
+		return env, invalid("expected a JSON object, got %s", Excerpt(line, 40))
 	}
 	if d.Bare {
 		if !Valid(line) {
@@ -76,7 +76,7 @@ func ParseInject(line []byte, d EnvelopeDefaults) (Inject, Event, error) {
 		return in, ev, malformed(line)
 	}
 	if !IsObject(line) {
-		return in, ev, invalid("expected a JSON object, got %s", Quote(truncate(string(line), 40)))
+		return in, ev, invalid("expected a JSON object, got %s", Excerpt(line, 40))
 	}
 	if err := Unmarshal(line, &in); err != nil {
 		return in, ev, invalid("%s", decodeReason(line, err))
@@ -125,7 +125,7 @@ func ParseRecord(line []byte) (Record, error) {
 		if !Valid(line) {
 			return r, malformed(line)
 		}
-		return r, invalid("expected a JSON object")
+		return r, invalid("expected a JSON object, got %s", Excerpt(line, 40))
 	}
 	if err := Unmarshal(line, &r); err != nil {
 		return r, invalid("%s", decodeReason(line, err))
@@ -136,7 +136,7 @@ func ParseRecord(line []byte) (Record, error) {
 	case r.InstanceID == "":
 		return r, invalid("missing instance_id")
 	case r.Version == 0:
-		return r, invalid("missing version")
+		return r, invalid("missing version (versions start at 1)")
 	case IsNull(r.Event):
 		return r, invalid("missing event")
 	}
@@ -144,13 +144,15 @@ func ParseRecord(line []byte) (Record, error) {
 }
 
 // malformed says a line is not JSON, quoting it and the parser's reason.
-func malformed(line []byte) error {
-	return invalid("malformed JSON %s: %s", Quote(truncate(string(line), 60)), syntaxReason(line))
+func malformed(line []byte) error { return invalid("%s", malformedReason(line)) }
+
+func malformedReason(line []byte) string {
+	return fmt.Sprintf("malformed JSON %s: %s", Excerpt(line, 60), syntaxReason(line))
 }
 
 func decodeReason(line []byte, err error) string {
 	if !Valid(line) {
-		return fmt.Sprintf("malformed JSON %s: %s", Quote(truncate(string(line), 60)), syntaxReason(line))
+		return malformedReason(line)
 	}
 	if reason := fieldTypeReason(line, ""); reason != "" {
 		return reason
@@ -230,6 +232,10 @@ func syntaxReason(line []byte) string {
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
+
+// Excerpt quotes the first n bytes of a value an error is about, so a
+// message names it without printing a whole line.
+func Excerpt(b []byte, n int) string { return Quote(truncate(string(b), n)) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

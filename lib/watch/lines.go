@@ -111,7 +111,7 @@ func readLines(in io.Reader, items chan<- lineItem, quit <-chan struct{}) {
 			err = store.CheckStream(rec.Stream())
 		}
 		if err == nil && rec.Offset <= 0 {
-			err = fmt.Errorf("record has no offset: a cursor cannot be kept for it")
+			err = fmt.Errorf("record has no offset (%d is not positive): a cursor cannot be kept for it", rec.Offset)
 		}
 		if err != nil {
 			return send(lineItem{bad: &BadLine{Line: n, Input: line, Err: err}})
