@@ -13,15 +13,17 @@ import (
 // ErrCorrupt marks a complete line that is not a JSON event.
 var ErrCorrupt = errors.New("corrupt stream")
 
-// CorruptError names the file and the byte offset where a bad line starts.
+// CorruptError names the file and the byte offset where a bad line starts,
+// why it is not an event, and what it begins with.
 type CorruptError struct {
-	Path   string
-	Offset int64
-	Reason string
+	Path    string
+	Offset  int64
+	Reason  string
+	Excerpt string // the line's start, quoted
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("%s: bad line at byte %d: %s", e.Path, e.Offset, e.Reason)
+	return fmt.Sprintf("%s: bad line at byte %d: %s: %s", e.Path, e.Offset, e.Reason, e.Excerpt)
 }
 
 // Unwrap lets callers test errors.Is(err, ErrCorrupt).

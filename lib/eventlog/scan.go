@@ -76,14 +76,16 @@ func ScanAt(r io.ReaderAt, name string, from Tail, end int64, fn func(Entry) err
 // checkLine decides whether a complete line is an event: a JSON object with
 // a "type". It looks only as deep as needed, since replay reads every line.
 func checkLine(path string, at int64, line []byte) error {
-	if len(bytes.TrimSpace(line)) == 0 {
-		return &CorruptError{Path: path, Offset: at, Reason: "empty line"}
+	reason := ""
+	switch {
+	case len(bytes.TrimSpace(line)) == 0:
+		reason = "empty line"
+	case !record.IsObject(line) || !record.Valid(line):
+		reason = "not valid JSON"
+	case !bytes.Contains(line, []byte(`"type"`)):
+		reason = "event has no type"
+	default:
+		return nil
 	}
-	if !record.IsObject(line) || !record.Valid(line) {
-		return &CorruptError{Path: path, Offset: at, Reason: "not valid JSON"}
-	}
-	if !bytes.Contains(line, []byte(`"type"`)) {
-		return &CorruptError{Path: path, Offset: at, Reason: "event has no type"}
-	}
-	return nil
+	return &CorruptError{Path: path, Offset: at, Reason: reason, Excerpt: record.Excerpt(line, 60)}
 }

@@ -115,7 +115,7 @@ stop() {
 	assert_failure 1
 	run jq -r '"\(.instance_id) \(.version)"' <<<"$output"
 	assert_output $'a 1\na 2\na 3\nb 1'
-	assert_stderr -e "^fold-watch: error: .*/streams/counter/a/app.jsonl: bad line at byte [0-9]+: not valid JSON"
+	assert_stderr -e "^fold-watch: error: .*/streams/counter/a/app.jsonl: bad line at byte [0-9]+: not valid JSON: \"not json\""
 }
 
 follow_picks_up() {
