@@ -8,7 +8,6 @@
 package checkpoint
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -65,11 +64,9 @@ func (f File) Load() (cp record.Checkpoint, found bool, err error) {
 		return cp, false, &BadError{Path: f.Path, Err: err}
 	}
 	if !record.IsNull(raw.State) {
-		var buf bytes.Buffer
-		if err := record.Compact(&buf, raw.State); err != nil {
+		if cp.State, err = record.CompactState(raw.State); err != nil {
 			return cp, false, &BadError{Path: f.Path, Err: err}
 		}
-		cp.State = buf.Bytes()
 	}
 	for k, c := range raw.Cursors {
 		if c.Offset < 0 {

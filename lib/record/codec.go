@@ -42,6 +42,19 @@ func Compact(dst *bytes.Buffer, data []byte) error {
 	return json.Compact(dst, data)
 }
 
+// CompactState returns a state as it is handed on: one line, and null
+// when absent (eventfold-es pretty-prints the states it saves).
+func CompactState(state RawMessage) (RawMessage, error) {
+	if state == nil {
+		return Null, nil
+	}
+	var buf bytes.Buffer
+	if err := Compact(&buf, state); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // IsObject reports whether data, after leading space, starts a JSON object.
 func IsObject(data []byte) bool {
 	data = bytes.TrimLeft(data, " \t\r\n")

@@ -16,23 +16,17 @@ var _ Store = Root{}
 // Location is the root directory.
 func (r Root) Location() string { return r.Dir }
 
-// logPath is LogPath by concatenation: a reader opens every selected log,
-// and filepath.Join would clean each path again although the names in it
-// are checked single segments.
-func (r Root) logPath(id record.StreamID) string {
-	const sep = string(filepath.Separator)
-	return r.Dir + sep + "streams" + sep + id.Type + sep + id.ID + sep + "app.jsonl"
-}
-
-func noStream(id record.StreamID, err error) error {
+// NoStreamError is the error of a backend that does not have stream id:
+// it wraps ErrNoStream and the backend's own cause.
+func NoStreamError(id record.StreamID, err error) error {
 	return fmt.Errorf("%w %s: %w", ErrNoStream, record.Quote(id.String()), err)
 }
 
 // OpenLog opens a stream's app.jsonl for reading.
 func (r Root) OpenLog(id record.StreamID) (Log, error) {
-	l, err := eventlog.OpenReader(r.logPath(id))
+	l, err := eventlog.OpenReader(r.LogPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, noStream(id, err)
+		return nil, NoStreamError(id, err)
 	}
 	if err != nil {
 		return nil, err
@@ -47,7 +41,7 @@ func (r Root) OpenWriter(id record.StreamID, create bool) (Writer, bool, error) 
 	path := r.LogPath(id)
 	f, created, err := eventlog.OpenAppend(path, create)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, noStream(id, err)
+		return nil, false, NoStreamError(id, err)
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("open stream %s: %w", id, err)

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,15 +27,9 @@ func (r Root) LoadSnapshot(id record.StreamID) (*record.Snapshot, error) {
 	if err := record.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", r.SnapshotPath(id), err)
 	}
-	if s.State == nil {
-		s.State = record.Null
-	}
-	// eventfold-es pretty-prints; the state is handed on as one line.
-	var buf bytes.Buffer
-	if err := record.Compact(&buf, s.State); err != nil {
+	if s.State, err = record.CompactState(s.State); err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", r.SnapshotPath(id), err)
 	}
-	s.State = buf.Bytes()
 	return &s, nil
 }
 

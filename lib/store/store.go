@@ -89,8 +89,10 @@ type Root struct {
 }
 
 // Open returns the root at dir; nothing is created until a write needs it.
+// The directory is cleaned once, so the paths below are built by
+// concatenation: readers build one per stream, 100,000 in a catch-up.
 func Open(dir string) Root {
-	return Root{Dir: dir}
+	return Root{Dir: filepath.Clean(dir)}
 }
 
 // Exists reports whether the root directory exists.
@@ -104,9 +106,11 @@ func (r Root) StreamDir(id record.StreamID) string {
 	return filepath.Join(r.Dir, "streams", id.Type, id.ID)
 }
 
-// LogPath is streams/<type>/<id>/app.jsonl.
+// LogPath is streams/<type>/<id>/app.jsonl. The names in it are checked
+// single segments, so it needs no cleaning.
 func (r Root) LogPath(id record.StreamID) string {
-	return filepath.Join(r.StreamDir(id), "app.jsonl")
+	const sep = string(filepath.Separator)
+	return r.Dir + sep + "streams" + sep + id.Type + sep + id.ID + sep + "app.jsonl"
 }
 
 // SnapshotPath is streams/<type>/<id>/views/state.snapshot.json.

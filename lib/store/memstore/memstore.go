@@ -101,7 +101,7 @@ func (s *Store) get(id record.StreamID) (*stream, error) {
 	if st := s.streams[id]; st != nil {
 		return st, nil
 	}
-	return nil, fmt.Errorf("%w %s: %w", store.ErrNoStream, record.Quote(id.String()), fs.ErrNotExist)
+	return nil, store.NoStreamError(id, fs.ErrNotExist)
 }
 
 // OpenLog opens a stream's log for reading.
@@ -150,29 +150,27 @@ func (s *Store) LoadSnapshot(id record.StreamID) (*record.Snapshot, error) {
 	if !ok {
 		return nil, nil
 	}
-	snap.State = bytes.Clone(snap.State)
-	if snap.Version != nil {
-		v := *snap.Version
-		snap.Version = &v
-	}
+	snap.State, snap.Version = bytes.Clone(snap.State), copyVersion(snap.Version)
 	return &snap, nil
+}
+
+// copyVersion keeps a snapshot's version apart from the caller's.
+func copyVersion(v *uint64) *uint64 {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	return &c
 }
 
 // SaveSnapshot keeps a copy of snap, its state compacted as a loaded
 // snapshot's is.
 func (s *Store) SaveSnapshot(id record.StreamID, snap record.Snapshot, _ bool) error {
-	if snap.State == nil {
-		snap.State = record.Null
-	}
-	var buf bytes.Buffer
-	if err := record.Compact(&buf, snap.State); err != nil {
+	state, err := record.CompactState(snap.State)
+	if err != nil {
 		return fmt.Errorf("encode snapshot: %w", err)
 	}
-	snap.State = buf.Bytes()
-	if snap.Version != nil {
-		v := *snap.Version
-		snap.Version = &v
-	}
+	snap.State, snap.Version = state, copyVersion(snap.Version)
 	s.mu.Lock()
 	s.snaps[id] = snap
 	s.mu.Unlock()
