@@ -11,7 +11,6 @@ import (
 
 	"github.com/fold-es/fold/lib/app"
 	"github.com/fold-es/fold/lib/checkpoint"
-	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/exec"
 	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/pm"
@@ -203,15 +202,10 @@ func lock(stop context.Context, ck checkpoint.File, name string, c *cli.Context)
 // append may be ones it reacts to: a saga runs to its end in one run.
 func react(stop context.Context, m *pm.Manager, o options, cm app.Common, env app.Env, c *cli.Context, disp *pm.Dispatcher) error {
 	if o.fromStdin {
-		return m.Run(stop, watch.Lines(env.Stdin, 0, func(b watch.BadLine) {
-			cm.Report.Report(app.Failure{Line: b.Line, Kind: string(exec.KindInvalid), Message: b.Err.Error(), Input: b.Input, Counts: true})
-		}))
+		return m.Run(stop, watch.Lines(env.Stdin, 0, cm.Report.BadLine))
 	}
 	src := &watch.Source{Store: cm.Store, Types: o.types, Poll: c.Duration("poll"), Log: cm.Log,
-		OnCorrupt: func(e *eventlog.CorruptError) error {
-			cm.Report.Report(app.Failure{Kind: string(exec.KindCorrupt), Message: e.Error() + " (skipped)", Counts: true})
-			return nil
-		}}
+		OnCorrupt: cm.Report.Corrupt}
 	if o.follow {
 		return m.Run(stop, src.Follow)
 	}

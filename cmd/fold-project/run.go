@@ -111,7 +111,7 @@ func runProject(c *cli.Context, env app.Env) error {
 		return r.finish(r.fromStdin(stop, env.Stdin, types, batch))
 	}
 	src := &watch.Source{Store: cm.Store, Types: types, MaxBatch: batch, Poll: c.Duration("poll"), Log: cm.Log,
-		OnCorrupt: r.corrupt}
+		OnCorrupt: cm.Report.Corrupt}
 	if f, ok := env.Stderr.(*os.File); ok && isTerminal(f) {
 		r.progress = newProgress(f, name)
 		src.Progress = r.progress.update

@@ -10,7 +10,6 @@ import (
 
 	"github.com/fold-es/fold/lib/app"
 	"github.com/fold-es/fold/lib/checkpoint"
-	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/projection"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/watch"
@@ -164,11 +163,6 @@ func (r *runner) fromRoot(stop context.Context, src *watch.Source) error {
 		r.proj.Reset()
 		r.printed = false
 	}
-}
-
-func (r *runner) corrupt(e *eventlog.CorruptError) error {
-	r.cm.Report.Report(app.Failure{Kind: "corrupt_stream", Message: e.Error() + " (skipped)", Counts: true})
-	return nil
 }
 
 // finish ends the run: on a normal end, the state is printed; what was

@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/fold-es/fold/lib/app"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/watch"
 )
@@ -15,9 +14,7 @@ import (
 // is waiting, up to max records; a line that is not a record is reported
 // by number and skipped.
 func (r *runner) fromStdin(stop context.Context, in io.Reader, types []string, max int) error {
-	feed := watch.Lines(in, max, func(b watch.BadLine) {
-		r.cm.Report.Report(app.Failure{Line: b.Line, Kind: "invalid_input", Message: b.Err.Error(), Input: b.Input, Counts: true})
-	})
+	feed := watch.Lines(in, max, r.cm.Report.BadLine)
 	var recs []record.Record
 	return feed(stop, nil, func(b watch.Batch) error {
 		recs = recs[:0]

@@ -12,7 +12,6 @@ import (
 
 	"github.com/fold-es/fold/lib/app"
 	"github.com/fold-es/fold/lib/checkpoint"
-	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
 	"github.com/fold-es/fold/lib/watch"
@@ -71,7 +70,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 	}
 	src := &watch.Source{
 		Store: cm.Store, Types: types, Streams: streams, Poll: c.Duration("poll"), Log: cm.Log,
-		OnCorrupt:   w.corrupt,
+		OnCorrupt:   cm.Report.Corrupt,
 		OnRewritten: w.rewritten,
 	}
 	if c.Bool("follow") {
@@ -162,11 +161,6 @@ func (w *watcher) outputError(err error) error {
 		return errClosed
 	}
 	return app.Fatal(fmt.Errorf("write records: %w", err))
-}
-
-func (w *watcher) corrupt(e *eventlog.CorruptError) error {
-	w.cm.Report.Report(app.Failure{Kind: "corrupt_stream", Message: e.Error() + " (skipped)", Counts: true})
-	return nil
 }
 
 // rewritten reports a stream that no longer matches the consumer's cursor:

@@ -5,7 +5,10 @@ import (
 	"io"
 	"sync"
 
+	"github.com/fold-es/fold/lib/eventlog"
+	"github.com/fold-es/fold/lib/exec"
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/watch"
 )
 
 // Reporter reports failed input lines on stderr, as text
@@ -78,4 +81,17 @@ func (r *Reporter) Status() int {
 		return ExitRetryable
 	}
 	return ExitOK
+}
+
+// BadLine reports an input line that is not an event record, by number;
+// the run goes on without it (fold-project and fold-pm --stdin).
+func (r *Reporter) BadLine(b watch.BadLine) {
+	r.Report(Failure{Line: b.Line, Kind: string(exec.KindInvalid), Message: b.Err.Error(), Input: b.Input, Counts: true})
+}
+
+// Corrupt reports a log line that is not an event; the reader skips it.
+// It fits watch.Source's OnCorrupt.
+func (r *Reporter) Corrupt(e *eventlog.CorruptError) error {
+	r.Report(Failure{Kind: string(exec.KindCorrupt), Message: e.Error() + " (skipped)", Counts: true})
+	return nil
 }
