@@ -24,7 +24,7 @@ func routes(c *cli.Context) (exec.Routes, error) {
 	switch t := c.String("type"); {
 	case len(untyped) > 1:
 		return nil, app.UsageError(fmt.Sprintf("--handler %s: more than one handler without a type", record.Quote(untyped[1])))
-	case len(untyped) == 1 && t == "":
+	case len(untyped) == 1 && t == "" && !c.IsSet("type"):
 		return nil, &app.ExitError{Code: app.ExitUsage,
 			Message: fmt.Sprintf("--handler %s has no aggregate type", record.Quote(untyped[0])),
 			Hint:    "give --type T, or write --handler T=CMD"}

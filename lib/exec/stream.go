@@ -206,6 +206,9 @@ func (s *stream) catchUpLocked(ctx context.Context) error {
 	return nil
 }
 
+// keepReqBuf is the largest request buffer a stream keeps for reuse.
+const keepReqBuf = 64 << 10
+
 // replayBatch bounds an apply request: events per request and bytes.
 const (
 	replayBatchEvents = 4096
@@ -264,7 +267,12 @@ func (r *replayer) flush() error {
 
 // apply asks the handler to fold events onto the cached state.
 func (s *stream) apply(ctx context.Context, events [][]byte) (record.RawMessage, error) {
-	req := appendApplyRequest(nil, s.id, s.state, events)
+	req := appendApplyRequest(s.reqBuf[:0], s.id, s.state, events)
+	// Reused, as by decideOne (calls on a stream run one at a time), but
+	// not a replay's: every cached actor would keep megabytes.
+	if cap(req) <= keepReqBuf {
+		s.reqBuf = req
+	}
 	ans, err := s.call(ctx, req)
 	if err != nil {
 		return nil, err
