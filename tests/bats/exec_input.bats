@@ -482,6 +482,8 @@ bad_input() {
 	assert_equal "$stderr" 'fold-exec: error: --handler "a/b=cat": aggregate_type "a/b" is not a single path segment (contains /)'
 	run --separate-stderr fold-exec --snapshot-every -5 --handler counter="$COUNTER_GO" </dev/null
 	assert_equal "$stderr" 'fold-exec: error: --snapshot-every -5 is negative'
+	run --separate-stderr fold-exec --type '' --handler "$COUNTER_GO" </dev/null
+	assert_equal "$stderr" 'fold-exec: error: --type: aggregate_type "" is not a single path segment (empty)'
 	[[ ! -e $ROOT ]] || fail "a usage error created $ROOT"
 }
 
