@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"bytes"
 	"context"
 	"github.com/fold-es/fold/lib/record"
 	"io"
@@ -48,6 +49,7 @@ func Pipe(stop context.Context, in io.Reader, submit func(line []byte) *Pending,
 	go func() {
 		defer close(slots)
 		err := record.ScanLines(in, func(n int64, line []byte) bool {
+			line = bytes.Clone(line) // kept for the outcome
 			gate.Lock()
 			defer gate.Unlock()
 			if stopped {

@@ -11,7 +11,7 @@ const MaxLine = 64 << 20
 
 // ScanLines reads in line by line, in bounded memory, and calls fn with
 // each line that is not blank (IsBlank) and its 1-based number; the line
-// is the caller's to keep. It stops when fn returns false (returning nil)
+// is valid until fn returns (a caller that keeps it copies it). It stops when fn returns false (returning nil)
 // or at the end of in; a read error, or a line longer than MaxLine, is
 // returned naming the line it met.
 func ScanLines(in io.Reader, fn func(n int64, line []byte) bool) error {
@@ -23,7 +23,7 @@ func ScanLines(in io.Reader, fn func(n int64, line []byte) bool) error {
 		if IsBlank(sc.Bytes()) {
 			continue
 		}
-		if !fn(n, append([]byte(nil), sc.Bytes()...)) {
+		if !fn(n, sc.Bytes()) {
 			return nil
 		}
 	}

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -106,7 +107,7 @@ func readLines(in io.Reader, items chan<- lineItem, quit <-chan struct{}) {
 		}
 	}
 	err := record.ScanLines(in, func(n int64, line []byte) bool {
-		rec, err := record.ParseRecord(line) // the record keeps line as its event bytes
+		rec, err := record.ParseRecord(line) // decoding copies what the record keeps
 		if err == nil {
 			err = store.CheckStream(rec.Stream())
 		}
@@ -114,7 +115,7 @@ func readLines(in io.Reader, items chan<- lineItem, quit <-chan struct{}) {
 			err = fmt.Errorf("record has no offset (%d is not positive): a cursor cannot be kept for it", rec.Offset)
 		}
 		if err != nil {
-			return send(lineItem{bad: &BadLine{Line: n, Input: line, Err: err}})
+			return send(lineItem{bad: &BadLine{Line: n, Input: bytes.Clone(line), Err: err}})
 		}
 		return send(lineItem{rec: rec})
 	})

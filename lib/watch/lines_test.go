@@ -92,3 +92,31 @@ func lineRec(id string, v uint64, data string) record.Record {
 	return record.Record{AggregateType: "order", InstanceID: id, Version: v, Offset: int64(v) * 100, Hash: fmt.Sprintf("h%d", v),
 		Event: record.RawMessage(`{"type":"Happened","data":` + data + `,"ts":1}`)}
 }
+
+// TestLinesRecordsOwnTheirBytes: a record's event bytes are its own, not
+// the line reader's buffer, which has moved on to later lines by the time
+// a batch is delivered.
+func TestLinesRecordsOwnTheirBytes(t *testing.T) {
+	var b strings.Builder
+	const n = 500
+	for i := 1; i <= n; i++ {
+		b.Write(record.AppendRecord(nil, lineRec("a", uint64(i), fmt.Sprint(i))))
+		b.WriteByte('\n')
+	}
+	var got []record.Record
+	err := Lines(strings.NewReader(b.String()), n, func(BadLine) {})(context.Background(), nil, func(bt Batch) error {
+		for _, r := range bt.Records {
+			r.Event = append(record.RawMessage(nil), r.Event...)
+			got = append(got, r)
+		}
+		return nil
+	})
+	if err != nil || len(got) != n {
+		t.Fatalf("%d records, %v", len(got), err)
+	}
+	for i, r := range got {
+		if want := fmt.Sprintf(`{"type":"Happened","data":%d,"ts":1}`, i+1); string(r.Event) != want {
+			t.Fatalf("record %d: event %s; want %s", i+1, r.Event, want)
+		}
+	}
+}
