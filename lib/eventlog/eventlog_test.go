@@ -75,7 +75,7 @@ func TestScanOffsetsHashesVersions(t *testing.T) {
 // TestHashMatchesEventfold checks the hash against a line and cursor that
 // eventfold-es itself wrote (the fixture's gamma stream).
 func TestHashMatchesEventfold(t *testing.T) {
-	fixture := "../../../shared/fixtures/eventfold-es-0.2.0/counter-root/streams/counter/gamma/app.jsonl"
+	fixture := "../../testdata/eventfold-es-0.2.0/counter-root/streams/counter/gamma/app.jsonl"
 	data, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Skip("fixture not available:", err)

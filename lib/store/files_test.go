@@ -224,7 +224,7 @@ func TestLoadSnapshotUnreadable(t *testing.T) {
 // in registry order, its snapshots compacted, versionless, and naming the
 // end of each log.
 func TestEventfoldRoot(t *testing.T) {
-	dir := "../../../shared/fixtures/eventfold-es-0.2.0/counter-root"
+	dir := "../../testdata/eventfold-es-0.2.0/counter-root"
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip("fixture not available:", err)
 	}

@@ -51,12 +51,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$REPO/bin
 HANDLERS=$REPO/tests/bats/handlers
 PATH=$BIN:$PATH
-# The fixtures: $FOLD_FIXTURES, else tests/fixtures if the repository holds
-# them, else the shared directory beside the checkout.
-if [[ -z ${FOLD_FIXTURES:-} ]]; then
-	FOLD_FIXTURES=$REPO/../shared/fixtures
-	[[ -d $REPO/tests/fixtures/eventfold-es-0.2.0 ]] && FOLD_FIXTURES=$REPO/tests/fixtures
-fi
+# The fixtures: $FOLD_FIXTURES, else the repository's testdata/ (data the
+# real eventfold-es 0.2.0 wrote).
+FOLD_FIXTURES=${FOLD_FIXTURES:-$REPO/testdata}
 EVENTFOLD_ROOT=$FOLD_FIXTURES/eventfold-es-0.2.0/counter-root
 FOLDCHECK=${BATS_RUN_TMPDIR:-${TMPDIR:-/tmp}}/foldcheck
 
