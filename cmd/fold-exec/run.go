@@ -99,11 +99,15 @@ func runExec(c *cli.Context, env app.Env) error {
 	fatal := false
 	emit := func(o exec.Outcome) error {
 		if f := o.Result.Failure; f != nil {
+			// A failure kept in --rejects is handled, as a dead letter is:
+			// it is reported, but does not fail the run, so that
+			// `fold-pm | fold-exec --rejects F && fold-pm --commit` moves on.
+			kept := rejects != nil && f.Kind != exec.KindDuplicate && !f.Kind.Fatal()
 			cm.Report.Report(app.Failure{
-				Line: o.Line, Kind: string(f.Kind), Message: f.Error(), Input: o.Input,
-				Retryable: f.Kind.Retryable(), Counts: f.Kind != exec.KindDuplicate, Fatal: f.Kind.Fatal(),
+				Line: o.Line, Kind: string(f.Kind), Message: f.Error(), Input: o.Input, Retryable: f.Kind.Retryable(),
+				Counts: f.Kind != exec.KindDuplicate && (!kept || f.Kind.Retryable()), Fatal: f.Kind.Fatal(), Note: f.Kind == exec.KindDuplicate,
 			})
-			if rejects != nil && f.Kind != exec.KindDuplicate {
+			if kept {
 				letters = append(letters, record.DeadLetter{Envelope: o.Input, Error: f.Error(), Ts: time.Now().Unix()})
 			}
 			if f.Kind.Fatal() {

@@ -6,7 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/fold-es/fold/lib/app"
-	"github.com/fold-es/fold/lib/exec"
 )
 
 var description = `Reacts to event records of the subscribed aggregate types, read from the
@@ -46,8 +45,8 @@ EXAMPLES:
 func runFlags(lockUsage string) []cli.Flag {
 	flags := []cli.Flag{
 		&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "fail a request the handler has not answered in this long"},
-		&cli.DurationFlag{Name: "lock-timeout", Value: exec.DefaultLockTimeout, Usage: lockUsage},
 	}
+	flags = append(flags, app.LockFlags(lockUsage)...)
 	return append(flags, app.EngineFlags()...)
 }
 
@@ -62,11 +61,13 @@ func newApp(env app.Env) *cli.App {
 		&cli.BoolFlag{Name: "dispatch", Usage: "run the commands in-process through the TYPE=CMD handlers and print the records they append"},
 		&cli.BoolFlag{Name: "stdin", Usage: "read event records from stdin (a pipe from fold-watch or fold-exec) instead of the root"},
 		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "after catching up, keep reacting to records as they are appended"},
-		&cli.BoolFlag{Name: "rebuild", Usage: "start from an empty state and no cursors: react to every record again (commands keep their ids)"},
+		app.RebuildFlagDef("start from an empty state and no cursors: react to every record again (commands keep their ids)"),
+		&cli.BoolFlag{Name: "dry-run", Usage: "print the commands a run would emit (even with --dispatch), running and saving nothing"},
 		&cli.DurationFlag{Name: "poll", Usage: "with --follow, look for new records this often instead of using file notifications"},
 		&cli.IntFlag{Name: "batch", Value: 1, Usage: "records per react request; above 1 the handler must tag each command with its record's index (\"record\": i), as the Go SDK does"},
 	)
 	flags = append(flags, runFlags("wait this long for the process manager, or an instance, locked by another run")...)
+	flags = append(flags, app.DeliveryFlags()...)
 	return &cli.App{
 		Usage:                     "react to events with a process manager and emit or dispatch its commands",
 		UsageText:                 "fold-pm --name N --subscribe T1,T2 --handler CMD [--dispatch --handler TYPE=CMD…] [--stdin] [--follow]\nfold-pm dead-letters --name N\nfold-pm retry --name N --handler TYPE=CMD…",

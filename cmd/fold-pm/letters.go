@@ -8,7 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/fold-es/fold/lib/app"
-	"github.com/fold-es/fold/lib/checkpoint"
+	"github.com/fold-es/fold/lib/consumer"
 	"github.com/fold-es/fold/lib/exec"
 	"github.com/fold-es/fold/lib/pm"
 	"github.com/fold-es/fold/lib/record"
@@ -101,8 +101,12 @@ func runRetry(c *cli.Context, env app.Env) error {
 	defer app.CatchHangup(stop, cancel, env.Stdout, false)()
 	// Held so that no run of the process manager appends letters while the
 	// file is rewritten.
-	unlock, err := lock(stop, checkpoint.At(dir), name, c)
-	if err != nil || unlock == nil {
+	cfg := consumer.Config{Dir: dir, Kind: consumer.ProcessManager, Name: name}
+	if err := app.ConsumerLock(c, &cfg); err != nil {
+		return err
+	}
+	unlock, err := app.LockConsumer(stop, cfg)
+	if err != nil {
 		return err
 	}
 	defer unlock()

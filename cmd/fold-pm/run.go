@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/fold-es/fold/lib/app"
-	"github.com/fold-es/fold/lib/checkpoint"
+	"github.com/fold-es/fold/lib/consumer"
 	"github.com/fold-es/fold/lib/exec"
 	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/pm"
@@ -28,30 +28,32 @@ const saveEvery = time.Second
 
 // options are a run's flags, checked.
 type options struct {
-	name      string
-	types     []string
-	own       string      // the process manager's handler
-	routes    exec.Routes // aggregate handlers, with --dispatch
-	dispatch  bool
-	fromStdin bool
-	follow    bool
-	batch     int
+	cfg      consumer.Config
+	own      string      // the process manager's handler
+	routes   exec.Routes // aggregate handlers, with --dispatch
+	dispatch bool
+	stdin    bool
+	follow   bool
+	batch    int
 }
 
-func parseOptions(c *cli.Context) (options, error) {
-	var o options
-	if c.NArg() > 0 {
-		return o, app.UsageError(fmt.Sprintf("unexpected argument %s", record.Quote(c.Args().First())))
-	}
+func parseOptions(c *cli.Context, cm app.Common) (o options, err error) {
 	name, err := pmName(c)
 	if err != nil {
 		return o, err
 	}
-	o.name = name
-	if o.types, err = app.Subscriptions(c.StringSlice("subscribe")); err != nil {
+	o.cfg = consumer.Config{Dir: cm.Root.ProcessManagerDir(name), Kind: consumer.ProcessManager, Name: name,
+		SaveEvery: saveEvery, Log: cm.Log, DryRun: c.Bool("dry-run")}
+	if err := app.ConsumerLock(c, &o.cfg); err != nil {
 		return o, err
 	}
-	if len(o.types) == 0 {
+	if c.Bool("commit") {
+		return o, nil
+	}
+	if o.cfg.Subscribe, err = app.Subscriptions(c.StringSlice("subscribe")); err != nil {
+		return o, err
+	}
+	if len(o.cfg.Subscribe) == 0 {
 		return o, &app.ExitError{Code: app.ExitUsage, Message: "--subscribe is required",
 			Hint: "name the aggregate types whose events the process manager reacts to, e.g. --subscribe order,inventory"}
 	}
@@ -63,7 +65,7 @@ func parseOptions(c *cli.Context) (options, error) {
 	switch {
 	case len(untyped) == 0:
 		return o, &app.ExitError{Code: app.ExitUsage, Message: "no handler given for the process manager",
-			Hint: "give --handler CMD, e.g. --handler 'jq --unbuffered -c -f " + name + ".jq'"}
+			Hint: "give --handler CMD, e.g. --handler 'jq --unbuffered -c -f examples/saga/fulfil.jq'"}
 	case len(untyped) > 1:
 		return o, &app.ExitError{Code: app.ExitUsage,
 			Message: fmt.Sprintf("--handler %s: more than one handler without a type", record.Quote(untyped[1])),
@@ -76,22 +78,27 @@ func parseOptions(c *cli.Context) (options, error) {
 		return o, &app.ExitError{Code: app.ExitUsage, Message: "--dispatch needs aggregate handlers",
 			Hint: "give --handler TYPE=CMD for each aggregate type the commands go to"}
 	}
-	o.own = untyped[0]
-	o.fromStdin, o.follow = c.Bool("stdin"), c.Bool("follow")
-	if c.IsSet("poll") && (!o.follow || o.fromStdin) {
-		return o, app.UsageError("--poll needs --follow and the root (not --stdin)")
-	}
-	if !o.dispatch {
-		for _, f := range app.EngineFlagNames() {
-			if c.IsSet(f) {
-				return o, app.UsageError(fmt.Sprintf("--%s is a flag of --dispatch: without it fold-pm runs no commands", f))
-			}
-		}
-	}
-	if o.batch, err = app.IntAtLeast(c, "batch", 1); err != nil {
+	o.own, o.cfg.Handler = untyped[0], untyped[0]
+	o.stdin, o.follow = c.Bool("stdin"), c.Bool("follow")
+	if err := app.NonNegative(c, "poll"); err != nil {
 		return o, err
 	}
-	return o, nil
+	if c.IsSet("poll") && (!o.follow || o.stdin) {
+		return o, app.UsageError("--poll needs --follow and the root (not --stdin)")
+	}
+	for _, f := range append(app.EngineFlagNames(), "exec", "at-most-once") {
+		if c.IsSet(f) && o.dispatch == (f == "exec" || f == "at-most-once") {
+			if o.dispatch {
+				return o, app.UsageError(fmt.Sprintf("--%s is for commands printed for a downstream: with --dispatch fold-pm runs them and confirms by itself", f))
+			}
+			return o, app.UsageError(fmt.Sprintf("--%s is a flag of --dispatch: without it fold-pm runs no commands", f))
+		}
+	}
+	if o.cfg.Rebuild, err = app.RebuildFlag(c); err != nil {
+		return o, err
+	}
+	o.batch, err = app.IntAtLeast(c, "batch", 1)
+	return o, err
 }
 
 // pmName reads --name.
@@ -108,13 +115,16 @@ func pmName(c *cli.Context) (string, error) {
 }
 
 func runPM(c *cli.Context, env app.Env) error {
-	o, err := parseOptions(c)
+	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err
 	}
-	cm, err := app.ParseCommon(c, env)
+	o, err := parseOptions(c, cm)
 	if err != nil {
 		return err
+	}
+	if c.Bool("commit") {
+		return app.Commit(c.Context, o.cfg)
 	}
 	var ecfg exec.Config
 	if o.dispatch {
@@ -122,124 +132,109 @@ func runPM(c *cli.Context, env app.Env) error {
 			return err
 		}
 	}
-	if !o.fromStdin && !o.follow && !cm.Store.Exists() {
+	var ds consumer.Downstream = consumer.Pipe{Writer: env.Stdout}
+	if !o.dispatch {
+		if o.cfg.Mode, ds, err = app.Delivery(c, env, "FOLD_ROOT="+cm.Root.Dir); err != nil {
+			return err
+		}
+	}
+	if !o.stdin && !o.follow && !cm.Store.Exists() {
+		cm.WarnNoStore()
 		return nil // nothing to react to, and a reader never creates a root
 	}
 
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
 	defer app.CatchHangup(stop, cancel, env.Stdout, o.follow)()
-
-	dir := cm.Root.ProcessManagerDir(o.name)
-	ck := checkpoint.At(dir)
-	unlock, err := lock(stop, ck, o.name, c)
-	if err != nil || unlock == nil {
+	con, err := app.OpenConsumer(stop, o.cfg)
+	if err != nil {
 		return err
-	}
-	defer unlock()
-	cp := checkpoint.Empty()
-	if !c.Bool("rebuild") {
-		if cp, _, err = ck.Load(); err != nil {
-			return &app.ExitError{Code: app.ExitFatal, Message: err.Error(),
-				Hint: "--rebuild reacts to every record again and replaces it"}
-		}
 	}
 
 	base := app.HandlerBase(c, env)
 	own := base
 	own.Command = o.own
-	own.Env = append(own.Env, "FOLD_ROLE=process_manager", "FOLD_ROOT="+cm.Root.Dir, "FOLD_NAME="+o.name)
+	own.Env = append(own.Env, "FOLD_ROLE=process_manager", "FOLD_ROOT="+cm.Root.Dir, "FOLD_NAME="+o.cfg.Name)
 	h := handler.New(own)
 	defer h.Close()
 
 	var sink pm.Sink
-	var disp *pm.Dispatcher
-	if o.dispatch {
+	if o.dispatch && !o.cfg.DryRun {
 		ecfg.Routes = o.routes.Pools(base, cm.Root.Dir, ecfg.Jobs)
 		defer exec.ClosePools(ecfg.Routes)
 		eng := exec.New(ecfg)
 		defer eng.Close()
-		disp = pm.NewDispatcher(eng, env.Stdout, cm.Log)
+		disp := pm.NewDispatcher(eng, env.Stdout, cm.Log)
 		defer disp.Close()
 		sink = disp
 	} else {
-		em := pm.NewEmitter(env.Stdout)
+		em := pm.NewEmitter(ds)
 		defer em.Close()
 		sink = em
 	}
-	letters := pm.LettersAt(dir)
-	m := pm.New(pm.Config{
-		Name: o.name, Types: o.types, Handler: h, Sink: sink, Checkpoint: ck, DeadLetters: letters, SaveEvery: saveEvery,
-		Batch: o.batch,
+	letters := pm.LettersAt(o.cfg.Dir)
+	mcfg := pm.Config{Name: o.cfg.Name, Types: o.cfg.Subscribe, Handler: h, Sink: sink, Checkpoint: con,
+		DeadLetters: pm.Unique{Letters: letters}, Batch: o.batch, Log: cm.Log,
 		OnDeadLetter: func(f pm.Failure) {
 			cm.Report.Report(app.Failure{Kind: string(f.Kind), Message: f.Error(), Input: f.Envelope, Counts: true})
-		},
-	}, cp)
-
-	err = react(stop, m, o, cm, env, c, disp)
-	return finish(err, m, o.name, letters, cm)
-}
-
-// lock takes the process manager's lock; a nil unlock with a nil error
-// means the run was stopped while waiting.
-func lock(stop context.Context, ck checkpoint.File, name string, c *cli.Context) (func() error, error) {
-	unlock, err := ck.Lock(stop, c.Duration("lock-timeout"))
+		}}
+	if o.cfg.DryRun {
+		mcfg.DeadLetters = nil
+	}
+	m := pm.New(mcfg, con.Start())
 	switch {
-	case err == nil:
-		return unlock, nil
-	case errors.Is(err, checkpoint.ErrBusy):
-		return nil, &app.ExitError{Code: app.ExitRetryable,
-			Message: fmt.Sprintf("process manager %s is in use by another run: %v", record.Quote(name), err),
-			Hint:    "wait for the other run to end, or give a longer --lock-timeout"}
-	case errors.Is(err, context.Canceled):
-		return nil, nil
+	case o.stdin:
+		err = m.Run(stop, watch.Lines(env.Stdin, 0, cm.Report.BadLine))
+	default:
+		src := &watch.Source{Store: cm.Store, Types: o.cfg.Subscribe, Poll: c.Duration("poll"), Log: cm.Log, OnCorrupt: cm.Report.Corrupt}
+		progress := app.NewProgress(env.Stderr, "fold-pm")
+		src.Progress = progress.CatchUp(o.cfg.Name)
+		if o.follow {
+			err = m.Run(stop, src.Follow)
+		} else {
+			err = m.CatchUp(stop, src)
+		}
+		progress.Done()
 	}
-	return nil, app.Fatal(err)
+	if x, ok := ds.(*consumer.Exec); ok {
+		_ = x.Close()
+	}
+	return finish(err, m, con, letters, o.cfg.Name, cm)
 }
 
-// react runs the process manager over its feed. A catch-up that dispatches
-// is repeated until a pass appends nothing, since the events its commands
-// append may be ones it reacts to: a saga runs to its end in one run.
-func react(stop context.Context, m *pm.Manager, o options, cm app.Common, env app.Env, c *cli.Context, disp *pm.Dispatcher) error {
-	if o.fromStdin {
-		return m.Run(stop, watch.Lines(env.Stdin, 0, cm.Report.BadLine))
-	}
-	src := &watch.Source{Store: cm.Store, Types: o.types, Poll: c.Duration("poll"), Log: cm.Log,
-		OnCorrupt: cm.Report.Corrupt}
-	if o.follow {
-		return m.Run(stop, src.Follow)
-	}
-	for {
-		var before int64
-		if disp != nil {
-			before = disp.Appended()
-		}
-		if err := m.Run(stop, src.CatchUp); err != nil || disp == nil || disp.Appended() == before || stop.Err() != nil {
-			return err
-		}
-		cm.Log.Info("dispatched commands appended events; catching up again", "events", disp.Appended()-before)
-	}
-}
-
-// finish turns the run's end into the exit status.
-func finish(err error, m *pm.Manager, name string, letters pm.Letters, cm app.Common) error {
+// finish closes the run as it ended and turns that into the exit status.
+func finish(err error, m *pm.Manager, con *consumer.Consumer, letters pm.Letters, name string, cm app.Common) error {
 	var re *pm.ReactError
+	// What was printed before a record the handler failed on went out
+	// whole: it may be confirmed.
+	res := consumer.Result{Clean: err == nil || errors.As(err, &re), Records: m.Stats().Records, Broken: m.Broken(), Err: err}
 	var rw *watch.RewrittenError
+	var ee *consumer.ExecError
+	var out error
 	switch {
 	case err == nil:
-	case errors.Is(err, syscall.EPIPE):
-		// The reader of stdout went away: a clean stop. What it may not
-		// have read was not checkpointed and is sent again next run.
+	case errors.Is(err, syscall.EPIPE), errors.Is(err, context.Canceled):
+		// The reader of stdout went away: what it may not have read was
+		// not confirmed and is sent again next run.
+		res.Err = nil
+	case errors.As(err, &ee):
+		out = app.DeliveryExit(ee)
 	case errors.As(err, &re):
-		return &app.ExitError{Code: app.ExitFailed, Message: err.Error(),
+		out = &app.ExitError{Code: app.ExitFailed, Message: err.Error(),
 			Hint: "the checkpoint stops before this record: fix the handler and run again"}
 	case errors.As(err, &rw):
-		return &app.ExitError{Code: app.ExitFatal, Message: err.Error(),
+		out = &app.ExitError{Code: app.ExitFatal, Message: err.Error(),
 			Hint: "the process manager reacted to what the stream held before; --rebuild reacts to every record again (commands keep their ids, so only what never took effect is applied)"}
 	case errors.Is(err, store.ErrNoStream):
-		return &app.ExitError{Code: app.ExitFailed, Message: err.Error()}
+		out = &app.ExitError{Code: app.ExitFailed, Message: err.Error()}
 	default:
-		return app.Fatal(err)
+		out = app.Fatal(err)
+	}
+	if cerr := con.Close(res); cerr != nil && out == nil {
+		out = app.Fatal(cerr)
+	}
+	if out != nil {
+		return out
 	}
 	if n := m.Stats().DeadLetters; n > 0 {
 		return &app.ExitError{Code: app.ExitFailed,

@@ -44,11 +44,12 @@ func newApp(env app.Env) *cli.App {
 		&cli.BoolFlag{Name: "stdin", Usage: "read event records from stdin (e.g. from fold-watch) instead of the root"},
 		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep going, printing the state after each batch that changed it"},
 		&cli.DurationFlag{Name: "poll", Usage: "with --follow, look for changes every `DUR` instead of using file notifications"},
-		&cli.BoolFlag{Name: "rebuild", Usage: "drop the checkpoint and replay everything"},
+		app.RebuildFlagDef("drop the checkpoint and replay everything"),
+		&cli.BoolFlag{Name: "dry-run", Usage: "show the state a run would print, saving nothing"},
 		&cli.BoolFlag{Name: "show", Usage: "print the saved state and exit (needs only --name)"},
-		&cli.DurationFlag{Name: "lock-timeout", Value: 10 * time.Second, Usage: "wait this long for a run of the same name to end"},
 		&cli.IntFlag{Name: "batch", Value: watch.DefaultMaxBatch, Usage: "records per handler request, at most"},
 	)
+	flags = append(flags, app.LockFlags("wait this long for a run of the same name to end")...)
 	return &cli.App{
 		Usage:                     "fold event records into a read model with a projection handler",
 		UsageText:                 "fold-project --name NAME [--subscribe T1,T2] --handler CMD [--follow] [--rebuild] [--stdin]\nfold-project --show --name NAME",

@@ -1,24 +1,27 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
-	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/fold-es/fold/lib/app"
-	"github.com/fold-es/fold/lib/checkpoint"
+	"github.com/fold-es/fold/lib/consumer"
 	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/projection"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
 	"github.com/fold-es/fold/lib/watch"
 )
+
+// saveEvery bounds how often the checkpoint is saved while records keep
+// coming (a save is an fsync); it is also saved whenever the input is
+// idle and when the run ends, so a crash costs at most this much replay.
+const saveEvery = 2 * time.Second
 
 func runProject(c *cli.Context, env app.Env) error {
 	cm, err := app.ParseCommonNoArgs(c, env)
@@ -33,30 +36,39 @@ func runProject(c *cli.Context, env app.Env) error {
 	if err := store.CheckName("name", name); err != nil {
 		return app.UsageError("--name: " + err.Error())
 	}
-	cp := checkpoint.At(cm.Root.ProjectionDir(name))
+	cfg := consumer.Config{Dir: cm.Root.ProjectionDir(name), Kind: consumer.Projection, Name: name,
+		SaveEvery: saveEvery, Log: cm.Log, DryRun: c.Bool("dry-run")}
 	if c.Bool("show") {
-		for _, f := range []string{"stdin", "follow", "rebuild", "poll"} {
+		for _, f := range []string{"stdin", "follow", "rebuild", "poll", "dry-run"} {
 			if c.IsSet(f) {
 				return app.UsageError(fmt.Sprintf("--show does not run anything: --%s makes no sense with it", f))
 			}
 		}
-		return show(cp, name, env)
+		return show(cfg, env)
 	}
-	cmd := c.String("handler")
-	if strings.TrimSpace(cmd) == "" {
+	cfg.Handler = c.String("handler")
+	if strings.TrimSpace(cfg.Handler) == "" {
 		return &app.ExitError{Code: app.ExitUsage, Message: "no handler given",
-			Hint: "give --handler CMD, e.g. --handler 'jq --unbuffered -c -f totals.jq'"}
+			Hint: "give --handler CMD, e.g. --handler 'jq --unbuffered -c -f examples/counter/total_counter.jq'"}
 	}
-	types, err := app.Subscriptions(c.StringSlice("subscribe"))
-	if err != nil {
+	if cfg.Subscribe, err = app.Subscriptions(c.StringSlice("subscribe")); err != nil {
 		return err
 	}
 	follow, fromStdin := c.Bool("follow"), c.Bool("stdin")
+	if err := app.NonNegative(c, "poll"); err != nil {
+		return err
+	}
 	if c.IsSet("poll") && (!follow || fromStdin) {
 		return app.UsageError("--poll needs --follow and the root (not --stdin)")
 	}
 	batch, err := app.IntAtLeast(c, "batch", 1)
 	if err != nil {
+		return err
+	}
+	if cfg.Rebuild, err = app.RebuildFlag(c); err != nil {
+		return err
+	}
+	if err := app.ConsumerLock(c, &cfg); err != nil {
 		return err
 	}
 
@@ -66,73 +78,82 @@ func runProject(c *cli.Context, env app.Env) error {
 	// what was applied is saved.
 	defer app.CatchHangup(stop, cancel, env.Stdout, follow)()
 
-	cfg := handler.Config{Command: cmd, Timeout: c.Duration("handler-timeout"), Stderr: env.Stderr,
-		Env: []string{"FOLD_ROLE=projection", "FOLD_ROOT=" + cm.Root.Dir, "FOLD_NAME=" + name}}
-	if strings.Contains(env.Getenv("FOLD_DEBUG"), "protocol") {
-		cfg.Debug = env.Stderr
-	}
-	pool := handler.NewPool(cfg, 1)
+	hcfg := app.HandlerBase(c, env)
+	hcfg.Command = cfg.Handler
+	hcfg.Env = []string{"FOLD_ROLE=projection", "FOLD_ROOT=" + cm.Root.Dir, "FOLD_NAME=" + name}
+	pool := handler.NewPool(hcfg, 1)
 	defer pool.Close()
 
-	r := &runner{name: name, cm: cm, work: c.Context, cp: &cp, follow: follow,
-		out: bufio.NewWriterSize(env.Stdout, 64<<10)}
+	r := &projection.Runner{Out: env.Stdout, Follow: follow, Log: cm.Log}
 	if !fromStdin && !follow && !cm.Store.Exists() {
 		// Nothing to read, and a reader never creates a root: show the
 		// handler's initial state without saving it.
-		r.proj = projection.New(name, pool, checkpoint.Empty())
-		r.cp = nil
-		return r.finish(nil)
+		cm.WarnNoStore()
+		r.Proj = projection.New(name, pool, record.Checkpoint{})
+		return exit(r.Show(c.Context), nil, 0, cm, name)
 	}
-	unlock, err := cp.Lock(stop, c.Duration("lock-timeout"))
+	con, err := app.OpenConsumer(stop, cfg)
 	if err != nil {
-		if errors.Is(err, checkpoint.ErrBusy) {
-			return &app.ExitError{Code: app.ExitRetryable,
-				Message: fmt.Sprintf("projection %s is in use: %v", record.Quote(name), err),
-				Hint:    "wait for the other run to end, or give a longer --lock-timeout"}
-		}
-		if errors.Is(err, context.Canceled) {
-			return nil
-		}
-		return app.Fatal(err)
+		return err
 	}
-	defer unlock()
-	loaded := checkpoint.Empty()
-	if !c.Bool("rebuild") {
-		if loaded, _, err = cp.Load(); err != nil {
-			return &app.ExitError{Code: app.ExitFatal, Message: err.Error(),
-				Hint: "--rebuild replays every record and replaces it"}
-		}
-	}
-	r.proj = projection.New(name, pool, loaded)
-	if c.Bool("rebuild") {
-		r.proj.Reset()
-	}
+	r.Proj, r.Saver = projection.New(name, pool, con.Start()), con
 	if fromStdin {
-		return r.finish(r.fromStdin(stop, env.Stdin, types, batch))
+		err = r.FromStdin(stop, c.Context, watch.Lines(env.Stdin, batch, cm.Report.BadLine), cfg.Subscribe)
+	} else {
+		src := &watch.Source{Store: cm.Store, Types: cfg.Subscribe, MaxBatch: batch, Poll: c.Duration("poll"), Log: cm.Log,
+			OnCorrupt: cm.Report.Corrupt}
+		progress := app.NewProgress(env.Stderr, "fold-project")
+		src.Progress, r.CaughtUp = progress.CatchUp(name), progress.Done
+		err = r.FromRoot(stop, c.Context, src)
+		progress.Done()
 	}
-	src := &watch.Source{Store: cm.Store, Types: types, MaxBatch: batch, Poll: c.Duration("poll"), Log: cm.Log,
-		OnCorrupt: cm.Report.Corrupt}
-	if f, ok := env.Stderr.(*os.File); ok && isTerminal(f) {
-		r.progress = newProgress(f, name)
-		src.Progress = r.progress.update
+	return exit(err, con, r.Applied(), cm, name)
+}
+
+// exit closes the run as it ended and turns that into the exit status.
+func exit(err error, con *consumer.Consumer, applied int64, cm app.Common, name string) error {
+	res := consumer.Result{Records: applied, Clean: err == nil || errors.Is(err, context.Canceled)}
+	var be *projection.BatchError
+	var ee *app.ExitError
+	var out error
+	switch {
+	case res.Clean, errors.Is(err, projection.ErrClosed):
+	case errors.As(err, &be):
+		out = &app.ExitError{Code: app.ExitFailed, Message: fmt.Sprintf("projection %s: %v", record.Quote(name), be)}
+	case errors.As(err, &ee):
+		out = ee
+	default:
+		// The handler's initial state, or the root.
+		out = app.Fatal(err)
 	}
-	return r.finish(r.fromRoot(stop, src))
+	if out != nil {
+		res.Err = err
+	}
+	if con != nil {
+		if cerr := con.Close(res); cerr != nil && out == nil {
+			out = app.Fatal(cerr)
+		}
+	}
+	if out != nil {
+		return out
+	}
+	if s := cm.Report.Status(); s != app.ExitOK {
+		return app.Exit(s)
+	}
+	return nil
 }
 
 // show prints the saved state.
-func show(cp checkpoint.File, name string, env app.Env) error {
-	saved, found, err := cp.Load()
+func show(cfg consumer.Config, env app.Env) error {
+	saved, found, err := consumer.Saved(cfg.Dir)
 	if err != nil {
 		return app.Fatal(err)
 	}
 	if !found {
 		return &app.ExitError{Code: app.ExitFailed,
-			Message: fmt.Sprintf("projection %s has never run (no %s)", record.Quote(name), record.Quote(cp.Path)),
-			Hint:    "run it first: fold-project --name " + name + " --handler CMD"}
+			Message: fmt.Sprintf("projection %s has never run (no checkpoint in %s)", record.Quote(cfg.Name), record.Quote(cfg.Dir)),
+			Hint:    "run it first: fold-project --name " + cfg.Name + " --handler CMD"}
 	}
 	_, err = fmt.Fprintf(env.Stdout, "%s\n", saved.State)
-	if err != nil && !errors.Is(err, syscall.EPIPE) {
-		return app.Fatal(err)
-	}
-	return nil
+	return app.OutputError(err)
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/fold-es/fold/lib/app"
@@ -20,16 +18,26 @@ them); within a stream, records come in version order. Without --follow
 it exits once everything is printed; with --follow it stays and prints
 records as they are appended, including in streams created later.
 
-With --checkpoint NAME it is a durable consumer: the next run with the
-same name starts after the last record this one printed.
+With --checkpoint NAME it is a durable consumer (consumers/NAME/): the
+next run starts after what was confirmed. Delivery is at least once:
+writing into a pipe is not a confirmation, so a run that printed records
+leaves them pending, and only --commit, run once the downstream
+succeeded, moves the checkpoint past them; a run that finds an
+unconfirmed delivery delivers it again. --exec CMD needs no second step:
+it runs CMD for each batch and its exit status 0 confirms the batch.
+--at-most-once moves the checkpoint as records are written, unconfirmed.
+See docs/delivery.md.
 
 EXAMPLES:
-   fold-watch | jq 'select(.event.type=="Placed")'
+   fold-watch | jq -c 'select(.event.type == "WasReset")'
 
-   fold-watch --follow --type order |
-     fold-project --stdin --name totals --handler 'jq --unbuffered -c -f totals.jq'
+   fold-watch --follow --type counter |
+     fold-project --stdin --name totals --handler 'jq --unbuffered -c -f examples/counter/total_counter.jq'
 
-   fold-watch --checkpoint mailer --type order | ./send-mail.sh
+   fold-watch --checkpoint mirror --type counter > mirror.jsonl &&
+     fold-watch --checkpoint mirror --commit
+
+   fold-watch --checkpoint mailer --exec 'jq -r .event.type >> mailed.txt'
 
 ` + app.ExitStatusHelp(
 	"a corrupt log line was reported (the rest printed), or a --stream does not exist",
@@ -41,13 +49,14 @@ func newApp(env app.Env) *cli.App {
 		&cli.StringSliceFlag{Name: "stream", Usage: "print the stream `T/ID` (repeatable; it must exist)"},
 		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "after catching up, keep printing records as they are appended"},
 		&cli.DurationFlag{Name: "poll", Usage: "with --follow, look for changes every `DUR` instead of using file notifications"},
-		&cli.StringFlag{Name: "checkpoint", Usage: "durable consumer `NAME`: resume after the last record an earlier run printed (consumers/NAME/checkpoint.json)"},
-		&cli.DurationFlag{Name: "lock-timeout", Value: 10 * time.Second, Usage: "wait this long for a --checkpoint another run holds"},
+		&cli.StringFlag{Name: "checkpoint", Usage: "durable consumer `NAME`: resume after what was confirmed (consumers/NAME/)"},
 		&cli.BoolFlag{Name: "list", Usage: "list the streams as {\"aggregate_type\",\"instance_id\"} lines, like fold-exec streams"},
 	)
+	flags = append(flags, app.DeliveryFlags()...)
+	flags = append(flags, app.LockFlags("wait this long for a --checkpoint another run holds")...)
 	return &cli.App{
 		Usage:                     "print the event records of a root, catching up then optionally following",
-		UsageText:                 "fold-watch [--type T]... [--stream T/ID]... [--follow] [--checkpoint NAME]\nfold-watch --list [--type T]...",
+		UsageText:                 "fold-watch [--type T]... [--stream T/ID]... [--follow] [--checkpoint NAME [--exec CMD]]\nfold-watch --checkpoint NAME --commit\nfold-watch --list [--type T]...",
 		Description:               description,
 		Flags:                     flags,
 		DisableSliceFlagSeparator: true,

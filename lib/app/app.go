@@ -97,6 +97,10 @@ func ParseCommon(c *cli.Context, env Env) (Common, error) {
 	}
 	cm.Root = store.Open(root)
 	cm.Store = cm.Root
+	if st, err := os.Stat(root); err == nil && !st.IsDir() {
+		return cm, &ExitError{Code: ExitFatal, Message: fmt.Sprintf("root %s is not a directory", record.Quote(root)),
+			Hint: "--root (or $FOLD_ROOT) names the directory that holds the store"}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return cm, UsageError(fmt.Sprintf("--log-level %q is not one of debug, info, warn, error", c.String("log-level")))
@@ -104,19 +108,26 @@ func ParseCommon(c *cli.Context, env Env) (Common, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.String("log-format") {
 	case "text":
-		cm.Log = slog.New(slog.NewTextHandler(env.Stderr, opts))
+		cm.Log = slog.New(newTextHandler(env.Stderr, env.Prog, level))
 	case "json":
-		cm.Log = slog.New(slog.NewJSONHandler(env.Stderr, opts))
+		cm.Log = slog.New(slog.NewJSONHandler(env.Stderr, opts)).With("prog", env.Prog)
 	default:
 		return cm, UsageError(fmt.Sprintf("--log-format %q is not text or json", c.String("log-format")))
 	}
-	cm.Log = cm.Log.With("prog", env.Prog)
 	format := c.String("errors")
 	if format != "text" && format != "json" {
 		return cm, UsageError(fmt.Sprintf("--errors %q is not text or json", format))
 	}
-	cm.Report = NewReporter(env.Prog, format == "json", env.Stderr)
+	cm.Report = NewReporter(env.Prog, format == "json", env.Stderr, cm.Log)
 	return cm, nil
+}
+
+// WarnNoStore says that the store a reader was pointed at does not exist:
+// nothing to read is not an error, but a cron job in the wrong directory
+// should say so.
+func (cm Common) WarnNoStore() {
+	cm.Log.Warn(fmt.Sprintf("no store at %s", record.Quote(cm.Store.Location())),
+		"hint", "check --root and $FOLD_ROOT (readers never create a store)")
 }
 
 // ParseCommonNoArgs is ParseCommon for a (sub)command that takes no

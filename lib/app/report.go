@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 
 	"github.com/fold-es/fold/lib/eventlog"
@@ -18,6 +19,7 @@ type Reporter struct {
 	prog string
 	json bool
 	w    io.Writer
+	log  *slog.Logger // notes: what is reported but is not a failure
 
 	mu        sync.Mutex
 	failed    int // non-retryable failures
@@ -25,9 +27,10 @@ type Reporter struct {
 	fatal     bool
 }
 
-// NewReporter returns a reporter writing to w.
-func NewReporter(prog string, asJSON bool, w io.Writer) *Reporter {
-	return &Reporter{prog: prog, json: asJSON, w: w}
+// NewReporter returns a reporter writing to w; in text form, what is not
+// a failure (a duplicate) is a note on log, at info level.
+func NewReporter(prog string, asJSON bool, w io.Writer, log *slog.Logger) *Reporter {
+	return &Reporter{prog: prog, json: asJSON, w: w, log: log}
 }
 
 // Failure is one failed input line.
@@ -37,8 +40,11 @@ type Failure struct {
 	Message   string
 	Input     []byte // the input line
 	Retryable bool   // counts towards exit 75, not 1
-	Counts    bool   // false for a duplicate, which is not a failure
+	Counts    bool   // towards the exit status: false for a duplicate, or a line kept in --rejects
 	Fatal     bool
+	// Note: not a failure at all (a duplicate command, an event present):
+	// in text form a note at info level, not an error line.
+	Note bool
 }
 
 // Report prints one failure and counts it.
@@ -53,6 +59,15 @@ func (r *Reporter) Report(f Failure) {
 		r.retryable++
 	default:
 		r.failed++
+	}
+	if !r.json && f.Note {
+		// Not an error: a command applied before, an event present.
+		if f.Line > 0 {
+			r.log.Info(fmt.Sprintf("line %d: %s: skipped", f.Line, f.Message))
+		} else {
+			r.log.Info(f.Message + ": skipped")
+		}
+		return
 	}
 	if r.json {
 		b, err := record.Marshal(record.ErrorRecord{Kind: f.Kind, Message: f.Message, Line: f.Line, Input: record.InputValue(f.Input)})

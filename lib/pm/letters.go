@@ -145,3 +145,45 @@ func (l Letters) readFrom(offset int64) ([]byte, error) {
 	}
 	return data[:bytes.LastIndexByte(data, '\n')+1], nil
 }
+
+// Unique appends to Letters only the letters its file does not hold
+// already (the same envelope and error, whatever their ts): a delivery
+// that was never confirmed is reacted to again, and the same failures
+// must not pile up.
+type Unique struct{ Letters }
+
+// Append appends the letters not in the file yet.
+func (u Unique) Append(letters []record.DeadLetter) error {
+	if len(letters) == 0 {
+		return nil
+	}
+	have, _, err := u.Read()
+	if err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(have))
+	for _, lt := range have {
+		if lt.Err == nil {
+			seen[letterKey(lt.Letter)] = true
+		}
+	}
+	var fresh []record.DeadLetter
+	for _, dl := range letters {
+		key := letterKey(dl)
+		if !seen[key] {
+			seen[key] = true
+			fresh = append(fresh, dl)
+		}
+	}
+	return u.Letters.Append(fresh)
+}
+
+// letterKey is what makes two dead letters the same failure: the envelope
+// as Append stores it, and the error.
+func letterKey(dl record.DeadLetter) string {
+	env := dl.Envelope
+	if !record.Valid(env) {
+		env = record.InputValue(env)
+	}
+	return string(record.AppendCompact(nil, env)) + "\x00" + dl.Error
+}

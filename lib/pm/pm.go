@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"time"
 
@@ -39,9 +40,12 @@ import (
 // Feed delivers records in batches, from cursors on (watch.Feed).
 type Feed = watch.Feed
 
-// Saver keeps the checkpoint: a checkpoint.File.
+// Saver keeps the checkpoint as it moves: a *consumer.Consumer, which
+// saves at most so often (or holds a delivery for confirmation), and now
+// on Save.
 type Saver interface {
-	Save(record.Checkpoint) error
+	Moved(record.Checkpoint) error
+	Save() error
 }
 
 // Appender keeps dead letters durably: a Letters file.
@@ -56,17 +60,12 @@ type Config struct {
 	Handler     handler.Caller // the process manager's own handler
 	Sink        Sink
 	Checkpoint  Saver
-	DeadLetters Appender
+	DeadLetters Appender // nil: failures are reported (OnDeadLetter), not kept (a dry run)
 	// OnDeadLetter is told of each failure once it is a durable dead
 	// letter, so the program can report it. It may be nil.
 	OnDeadLetter func(Failure)
-	// SaveEvery bounds how often the checkpoint is saved while records
-	// keep coming (a save rewrites and fsyncs the whole file); it is also
-	// saved after every batch that ends a read (watch.Batch.Idle) and when
-	// the run ends. A crash costs at most this much reacting again. Zero
-	// saves after every batch.
-	SaveEvery time.Duration
-	Now       func() time.Time // dead letters' ts, and the clock of SaveEvery; time.Now if nil
+	Now func() time.Time // dead letters' ts; time.Now if nil
+	Log *slog.Logger     // nil discards
 	// Batch is how many records go in one react request (at most; 0 or
 	// 1: one). More than one needs a handler that tags each command with
 	// the index of the record that caused it ("record": i), as the Go SDK
@@ -88,9 +87,8 @@ type Manager struct {
 	cfg      Config
 	state    record.RawMessage
 	cursors  map[string]record.Cursor
-	dirty    bool      // reacted to records since the last save
-	saved    time.Time // when the checkpoint was last saved
-	broken   bool      // delivery or saving failed: save nothing more
+	dirty    bool // reacted to records since the last commit
+	broken   bool // delivery or saving failed: save nothing more
 	invalid  []Failure // commands that could not be sent, awaiting the next commit
 	stats    Stats
 	req      []byte // the react request, reused
@@ -103,7 +101,10 @@ func New(cfg Config, cp record.Checkpoint) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, state: cp.State, cursors: cp.Cursors, saved: cfg.Now()}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	m := &Manager{cfg: cfg, state: cp.State, cursors: cp.Cursors}
 	if m.state == nil {
 		m.state = record.Null
 	}
@@ -128,6 +129,11 @@ func (m *Manager) Cursors() map[string]record.Cursor { return maps.Clone(m.curso
 // Stats returns the counts so far.
 func (m *Manager) Stats() Stats { return m.stats }
 
+// Broken reports whether delivery or saving failed: what was reacted to
+// since the last commit may not have been delivered, and must not be
+// saved.
+func (m *Manager) Broken() bool { return m.broken }
+
 // ReactError is a record the handler failed to react to. Nothing of it was
 // applied: the checkpoint covers the records before it, and the next run
 // starts with it.
@@ -145,7 +151,8 @@ func (e *ReactError) Error() string {
 func (e *ReactError) Unwrap() error { return e.Err }
 
 // Run reacts to the records feed delivers until it ends, delivering each
-// batch's commands and then saving (see Config.SaveEvery). When stop is
+// batch's commands and then moving the checkpoint (Config.Checkpoint
+// saves it at most so often, and after each batch that ends a read). When stop is
 // done it finishes the record in hand, delivers the commands so far,
 // saves, and returns nil. It returns a *ReactError when the handler failed
 // (what came before is saved), and any other error when reading, delivery
@@ -169,6 +176,24 @@ func (m *Manager) Run(stop context.Context, feed Feed) error {
 		return nil
 	}
 	return err
+}
+
+// CatchUp reacts to what src's streams hold now. When the sink runs the
+// commands (a *Dispatcher), it catches up again as long as they appended
+// events, since those may be ones it reacts to: a saga runs to its end in
+// one run.
+func (m *Manager) CatchUp(stop context.Context, src *watch.Source) error {
+	disp, _ := m.cfg.Sink.(*Dispatcher)
+	for {
+		var before int64
+		if disp != nil {
+			before = disp.Appended()
+		}
+		if err := m.Run(stop, src.CatchUp); err != nil || disp == nil || disp.Appended() == before || stop.Err() != nil {
+			return err
+		}
+		m.cfg.Log.Info("dispatched commands appended events; catching up again", "events", disp.Appended()-before)
+	}
 }
 
 // batch reacts to b's records, Config.Batch at a time, then commits.
@@ -294,8 +319,8 @@ func commandSources(cmds []record.RawMessage, n int) ([]int, error) {
 }
 
 // commit delivers the commands so far, makes their failures durable dead
-// letters, and then, only then, saves the checkpoint: when force is set, or
-// when SaveEvery has passed since the last save.
+// letters, and then, only then, moves the checkpoint past them; force
+// saves it now.
 func (m *Manager) commit(ctx context.Context, force bool) (err error) {
 	defer func() {
 		if err != nil {
@@ -311,13 +336,15 @@ func (m *Manager) commit(ctx context.Context, force bool) (err error) {
 		m.invalid = nil
 	}
 	if len(fs) > 0 {
-		now := m.cfg.Now().Unix()
-		letters := make([]record.DeadLetter, len(fs))
-		for i, f := range fs {
-			letters[i] = record.DeadLetter{Envelope: f.Envelope, Error: f.Err.Error(), Ts: now}
-		}
-		if err := m.cfg.DeadLetters.Append(letters); err != nil {
-			return err
+		if m.cfg.DeadLetters != nil {
+			now := m.cfg.Now().Unix()
+			letters := make([]record.DeadLetter, len(fs))
+			for i, f := range fs {
+				letters[i] = record.DeadLetter{Envelope: f.Envelope, Error: f.Err.Error(), Ts: now}
+			}
+			if err := m.cfg.DeadLetters.Append(letters); err != nil {
+				return err
+			}
 		}
 		m.stats.DeadLetters += int64(len(fs))
 		if m.cfg.OnDeadLetter != nil {
@@ -326,13 +353,14 @@ func (m *Manager) commit(ctx context.Context, force bool) (err error) {
 			}
 		}
 	}
-	now := m.cfg.Now()
-	if !m.dirty || !force && now.Sub(m.saved) < m.cfg.SaveEvery {
-		return nil
+	if m.dirty {
+		if err := m.cfg.Checkpoint.Moved(record.Checkpoint{State: m.state, Cursors: m.cursors}); err != nil {
+			return err
+		}
+		m.dirty = false
 	}
-	if err := m.cfg.Checkpoint.Save(record.Checkpoint{State: m.state, Cursors: m.cursors}); err != nil {
-		return err
+	if force {
+		return m.cfg.Checkpoint.Save()
 	}
-	m.dirty, m.saved = false, now
 	return nil
 }

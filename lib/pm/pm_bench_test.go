@@ -3,6 +3,7 @@ package pm
 import (
 	"context"
 	"fmt"
+	"github.com/fold-es/fold/lib/consumer"
 	"io"
 	"os"
 	"testing"
@@ -13,7 +14,8 @@ import (
 
 type nopSaver struct{}
 
-func (nopSaver) Save(record.Checkpoint) error { return nil }
+func (nopSaver) Moved(record.Checkpoint) error { return nil }
+func (nopSaver) Save() error                   { return nil }
 
 // BenchmarkReact is the process manager's own cost per record: a react
 // round trip to a Go handler (this test binary), preparing its command and
@@ -30,7 +32,7 @@ func BenchmarkReact(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		// A fresh Manager each round, so no record is skipped as seen.
-		m := New(Config{Name: "bench", Handler: h, Sink: NewEmitter(io.Discard), Checkpoint: nopSaver{}, DeadLetters: &memLetters{j: &journal{}}}, record.Checkpoint{})
+		m := New(Config{Name: "bench", Handler: h, Sink: NewEmitter(consumer.Pipe{Writer: io.Discard}), Checkpoint: nopSaver{}, DeadLetters: &memLetters{j: &journal{}}}, record.Checkpoint{})
 		if err := m.Run(context.Background(), batches(recs)); err != nil {
 			b.Fatal(err)
 		}

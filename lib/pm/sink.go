@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/fold-es/fold/lib/consumer"
 	"github.com/fold-es/fold/lib/exec"
 	"github.com/fold-es/fold/lib/record"
 )
@@ -40,15 +41,18 @@ func (f Failure) Error() string { return f.Origin.String() + ": " + f.Err.Error(
 // Emitter is the Sink that prints envelopes, one JSON line each, for a
 // fold-exec downstream to run. What it prints goes out within FlushDelay,
 // so fold-exec can start on a record's commands while the handler thinks
-// about the next record.
+// about the next record. Flush has the downstream confirm what was
+// printed (a --exec command's exit status); a pipe confirms nothing, and
+// its run is confirmed later (consumer.Commit).
 type Emitter struct {
 	w   *flusher
+	ds  consumer.Downstream
 	buf []byte
 }
 
-// NewEmitter returns an Emitter printing to w. Close it when done.
-func NewEmitter(w io.Writer) *Emitter {
-	return &Emitter{w: newFlusher(w)}
+// NewEmitter returns an Emitter printing to ds. Close it when done.
+func NewEmitter(ds consumer.Downstream) *Emitter {
+	return &Emitter{w: newFlusher(ds), ds: ds}
 }
 
 // Add writes c's envelope line.
@@ -61,9 +65,14 @@ func (e *Emitter) Add(_ context.Context, c Command) error {
 // Progress has nothing to do: the output flushes itself.
 func (e *Emitter) Progress() error { return nil }
 
-// Flush flushes the output; printing never fails a command.
+// Flush flushes the output and has the downstream confirm it; printing
+// never fails a command, but a downstream that does not confirm breaks
+// the delivery.
 func (e *Emitter) Flush(context.Context) ([]Failure, error) {
-	return nil, e.w.Flush()
+	if err := e.w.Flush(); err != nil {
+		return nil, err
+	}
+	return nil, e.ds.Confirm()
 }
 
 // Close stops the timed flushing; call Flush first.

@@ -22,14 +22,14 @@ type Projection struct {
 	h       handler.Caller
 	state   record.RawMessage
 	cursors map[string]record.Cursor
-	dirty   bool   // changed since the last Saved
-	req     []byte // the request buffer, reused
+	moved   map[string]record.Cursor // cursors a batch moves, before its answer
+	req     []byte                   // the request buffer, reused
 }
 
 // New returns the projection name, served by h, starting from cp (a loaded
 // checkpoint, or checkpoint.Empty()). cp's cursors map is taken over.
 func New(name string, h handler.Caller, cp record.Checkpoint) *Projection {
-	p := &Projection{name: name, h: h}
+	p := &Projection{name: name, h: h, moved: map[string]record.Cursor{}}
 	p.load(cp)
 	return p
 }
@@ -45,11 +45,9 @@ func (p *Projection) load(cp record.Checkpoint) {
 	}
 }
 
-// Reset drops the state and cursors, for a rebuild. The projection is then
-// dirty: saving it records that it starts over.
+// Reset drops the state and cursors, for a rebuild.
 func (p *Projection) Reset() {
 	p.load(record.Checkpoint{})
-	p.dirty = true
 }
 
 // State is the current state (null until the handler has returned one).
@@ -64,36 +62,41 @@ func (p *Projection) Checkpoint() record.Checkpoint {
 	return record.Checkpoint{State: p.state, Cursors: p.cursors}
 }
 
-// Dirty reports whether anything changed since the last Saved.
-func (p *Projection) Dirty() bool { return p.dirty }
-
-// Saved records that the current checkpoint is on disk.
-func (p *Projection) Saved() { p.dirty = false }
-
 // Apply sends the records its cursors do not cover to the handler in one
-// request and takes the state it answers, moving the cursors past them. It
-// reports how many records were sent and whether the state changed. When
-// the handler fails, nothing changes and the error names the handler.
+// request and takes the state it answers, moving the cursors past them. A
+// record is sent once even when recs holds it twice (a pipe fed the same
+// records again). It reports how many records were sent and whether the
+// state changed. When the handler fails, nothing changes and the error
+// names the handler.
 func (p *Projection) Apply(ctx context.Context, recs []record.Record) (applied int, changed bool, err error) {
 	p.req = append(p.req[:0], `{"op":"project","name":`...)
 	p.req = record.AppendString(p.req, p.name)
 	p.req = append(p.req, `,"state":`...)
 	p.req = append(p.req, p.state...)
 	p.req = append(p.req, `,"records":[`...)
-	// Records come grouped by stream: look the cursor up once per group.
+	// Records come grouped by stream: the cursor is looked up once per
+	// group and moved as records are taken; a group's end leaves it in
+	// moved, where a later group of the same stream finds it.
+	clear(p.moved)
 	var key string
 	var cur record.Cursor
 	var have bool
 	var last record.StreamID
 	for i, r := range recs {
 		if i == 0 || r.AggregateType != last.Type || r.InstanceID != last.ID {
+			if i > 0 && have {
+				p.moved[key] = cur
+			}
 			last = r.Stream()
 			key = last.String()
-			cur, have = p.cursors[key]
+			if cur, have = p.moved[key]; !have {
+				cur, have = p.cursors[key]
+			}
 		}
 		if have && r.Offset <= cur.Offset {
 			continue
 		}
+		cur, have = record.Cursor{Offset: r.Offset, Hash: r.Hash}, true
 		if applied > 0 {
 			p.req = append(p.req, ',')
 		}
@@ -103,6 +106,9 @@ func (p *Projection) Apply(ctx context.Context, recs []record.Record) (applied i
 	if applied == 0 {
 		return 0, false, nil
 	}
+	if have {
+		p.moved[key] = cur
+	}
 	p.req = append(p.req, "]}"...)
 	state, err := p.call(ctx)
 	if err != nil {
@@ -111,13 +117,11 @@ func (p *Projection) Apply(ctx context.Context, recs []record.Record) (applied i
 	changed = !bytes.Equal(state, p.state)
 	p.state = state
 	// Only now, with the state taken, do the cursors move.
-	for _, r := range recs {
-		key := r.Stream().String()
-		if c, ok := p.cursors[key]; !ok || r.Offset > c.Offset {
-			p.cursors[key] = record.Cursor{Offset: r.Offset, Hash: r.Hash}
+	for k, c := range p.moved {
+		if old, ok := p.cursors[k]; !ok || c.Offset > old.Offset {
+			p.cursors[k] = c
 		}
 	}
-	p.dirty = true
 	return applied, changed, nil
 }
 
@@ -132,10 +136,7 @@ func (p *Projection) Init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("project: %w", err)
 	}
-	if !bytes.Equal(ans.State, p.state) {
-		p.state = ans.State
-		p.dirty = true
-	}
+	p.state = ans.State
 	return nil
 }
 

@@ -124,7 +124,7 @@ bad_input() {
 	[[ ! -e $ROOT ]] || fail "$(find "$ROOT")"
 }
 
-@test "--rejects FILE: failed lines as dead letters, appended across runs" {
+@test "--rejects FILE: failed lines as dead letters, appended across runs; kept, they do not fail the run" {
 	{
 		envelope r1 Increment
 		echo '{not json'
@@ -135,8 +135,10 @@ bad_input() {
 		envelope r1 Increment '"command_id":"once"'
 	} >in.jsonl
 	run --separate-stderr exec_counter --rejects dead.jsonl <in.jsonl
-	assert_failure 1
+	assert_success
 	[[ $(wc -l <<<"$output") -eq 3 ]]
+	# each failure is still reported
+	[[ $(grep -c '^fold-exec: error: line' <<<"$stderr") -eq 3 ]] || fail "$stderr"
 	# {"envelope","error","ts"}, one per failure (a duplicate is not one)
 	run jq -c 'keys_unsorted' dead.jsonl
 	assert_output - <<-'EOF'
@@ -159,7 +161,7 @@ bad_input() {
 
 	# the error text is the one stderr gave
 	run --separate-stderr exec_counter --rejects dead.jsonl < <(envelope r3 Reset)
-	assert_failure 1
+	assert_success
 	assert_stderr -e '^fold-exec: error: line 1: .*nothing to reset$'
 	[[ $(wc -l <dead.jsonl) -eq 4 ]]
 	run sh -c 'tail -n 1 dead.jsonl | jq -r ".envelope.instance_id, .error"'
@@ -321,7 +323,10 @@ bad_input() {
 	run --separate-stderr exec_counter --snapshot-every 1 < <(envelope d Increment '"command_id":"c2"')
 	assert_success
 	assert_output ''
-	assert_stderr -e '^fold-exec: error: line 1: .*"c2"'
+	refute_stderr # a duplicate is not an error: a note, at info level
+	run --separate-stderr exec_counter --log-level info < <(envelope d Increment '"command_id":"c2"')
+	assert_success
+	assert_stderr -e '^fold-exec: note: line 1: .*"c2".*: skipped$'
 	[[ $(log_lines counter d) -eq 5 ]]
 	run value_of d
 	assert_output 5

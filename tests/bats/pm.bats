@@ -49,15 +49,17 @@ place() {
 pm() { fold-pm --name fulfil --subscribe order,inventory --handler "${FULFIL:-$FULFIL_JQ}" "$@"; }
 
 # pipe_until_quiet: run `pm | shop` until the process manager has nothing
-# more to say (each round reacts to what the previous one appended); the
-# dead letters go where fold-pm keeps its own.
+# more to say (each round reacts to what the previous one appended),
+# confirming each round once fold-exec has run its commands; the dead
+# letters go where fold-pm keeps its own (and count as handled).
 pipe_until_quiet() {
 	local i
 	mkdir -p "$PMDIR"
 	for ((i = 0; i < 10; i++)); do
 		pm >cmds.$i.jsonl || return 1
+		shop --rejects "$LETTERS" <cmds.$i.jsonl >>records.jsonl 2>>exec.err || return 1
+		pm --commit || return 1
 		[[ -s cmds.$i.jsonl ]] || return 0
-		shop --rejects "$LETTERS" <cmds.$i.jsonl >>records.jsonl 2>>exec.err || true
 	done
 	fail "the saga did not settle in 10 rounds"
 }
@@ -133,7 +135,7 @@ two_orders() {
 	stock widget 5
 	cmd order o-1 Place '{"sku":"widget","qty":2}' | fold-exec --handler order="$SAGA_GO" >/dev/null
 	cmd order o-2 Place '{"sku":"widget","qty":9}' | fold-exec --handler order="$SAGA_GO" >/dev/null
-	FULFIL=$SAGA_GO pm | fold-exec --handler inventory="$SAGA_GO" >/dev/null
+	FULFIL=$SAGA_GO pm | fold-exec --handler inventory="$SAGA_GO" >/dev/null && FULFIL=$SAGA_GO pm --commit
 	run --separate-stderr env FULFIL="$SAGA_GO" bash -c "$(declare -f pm); pm --dispatch --handler order=$(sq "$SAGA_GO") --handler shipping=$(sq "$SAGA_GO")"
 	assert_success
 	run jq -c '[.aggregate_type, .instance_id, .event.type]' <<<"$output"
@@ -148,18 +150,34 @@ two_orders() {
 	assert_output '{"placed":2,"confirmed":1,"cancelled":1}'
 }
 
-@test "running fold-pm twice emits nothing new" {
+@test "fold-pm run twice prints the same commands until they are confirmed, then nothing new" {
 	two_orders
 	run --separate-stderr pm
 	assert_success
 	[[ ${#lines[@]} -eq 2 ]] || fail "first run: $output"
-	cp "$PMDIR/checkpoint.json" before.json
+	local first=$output
+	[[ ! -e $PMDIR/checkpoint.json ]]
 
+	# not confirmed: the same commands again, with a warning
+	run --separate-stderr pm
+	assert_success
+	assert_output "$first"
+	assert_stderr_line -n 0 -p 'fold-pm: warning: process manager "fulfil": what an earlier run delivered was never confirmed'
+
+	run --separate-stderr pm --commit
+	assert_success
+	refute_stderr
+	cp "$PMDIR/checkpoint.json" before.json
 	run --separate-stderr pm
 	assert_success
 	assert_output ''
 	refute_stderr
+	pm --commit
 	cmp before.json "$PMDIR/checkpoint.json"
+	# a commit with nothing pending says so, and loses nothing
+	run --separate-stderr pm --commit
+	assert_failure 1
+	assert_stderr_line -n 0 -p 'nothing to confirm'
 }
 
 @test "feeding the same envelopes to fold-exec twice creates no new events" {
@@ -310,6 +328,7 @@ two_orders() {
 	run --separate-stderr pm --stdin </dev/null
 	assert_success
 	assert_output ''
+	pm --commit
 
 	{
 		cat placed.jsonl
@@ -321,6 +340,7 @@ two_orders() {
 	run jq -r .command_id <<<"$output"
 	assert_output 'fold-pm:fulfil/order/o-1/1/0'
 	assert_stderr_line -n 0 -e '^fold-pm: error: line 2: malformed JSON "not a record"'
+	pm --commit
 	run jq -c '.cursors | keys' "$PMDIR/checkpoint.json"
 	assert_output '["order/o-1"]'
 
@@ -387,7 +407,8 @@ two_orders() {
 	wait "$pid" || true
 	assert_failure 75
 	assert_output ''
-	assert_stderr_line -n 0 -p 'fold-pm: error: process manager "fulfil" is in use by another run'
+	assert_stderr_line -n 0 -p 'fold-pm: error: process manager "fulfil" is in use: lock'
+
 	assert_stderr_line -n 1 -p 'fold-pm: hint: '
 }
 
@@ -404,8 +425,10 @@ two_orders() {
 	FULFIL='sh picky.sh' run --separate-stderr pm
 	assert_failure 1
 	assert_output -p 'fold-pm:fulfil/order/o-1/1/0'
-	assert_stderr_line -n 0 -p 'fold-pm: error: react to "order/o-2" version 1: handler "sh picky.sh"'
+	assert_stderr_line -e '^fold-pm: error: react to "order/o-2" version 1: handler "sh picky.sh"'
 	assert_stderr -p '"oops"'
+	# what went out before the failure was whole: it can be confirmed
+	pm --commit
 	run jq -c '.cursors | keys' "$PMDIR/checkpoint.json"
 	assert_output '["inventory/widget","order/o-1"]'
 

@@ -205,7 +205,9 @@ story() {
 	inc a 1
 	run --separate-stderr fold-project --name total-counter --subscribe counter --handler 'exit 3'
 	assert_failure 1
-	assert_stderr_line -n 0 -e '^fold-project: error: projection "total-counter": batch of 1 records from "counter/a" version 3 not applied: .*handler "exit 3" exited'
+	assert_stderr_line -e '^fold-project: error: projection "total-counter": batch of 1 records from "counter/a" version 3 not applied: .*handler "exit 3" exited'
+	assert_stderr_line -n 0 -p 'fold-project: warning: projection "total-counter": the handler changed since the last run (the command was'
+
 	run diff <(jq -S . "$(checkpoint_file)") before.json
 	assert_success
 	# a rebuild that fails on its first batch leaves the old checkpoint too
@@ -217,11 +219,11 @@ story() {
 	assert_output '{"total_increments":3,"total_decrements":0,"total_resets":0}'
 }
 
-@test "a root that does not exist: the initial state, nothing created; stderr quiet off a terminal" {
+@test "a root that does not exist: the initial state, nothing created, and a warning" {
 	run --separate-stderr project
 	assert_success
 	assert_output '{"total_increments":0,"total_decrements":0,"total_resets":0}'
-	refute_stderr
+	assert_stderr_line -n 0 "fold-project: warning: no store at \"$ROOT\""
 	[[ ! -e $ROOT ]]
 }
 

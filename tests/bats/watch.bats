@@ -153,27 +153,30 @@ follow_picks_up() {
 	check_records out
 }
 
-@test "--checkpoint resumes after the last record printed, nothing twice" {
+@test "--checkpoint resumes after what --commit confirmed, nothing twice" {
 	inc a 2
 	run --separate-stderr fold-watch --checkpoint mail
 	assert_success
 	[[ ${#lines[@]} -eq 2 ]]
+	fold-watch --checkpoint mail --commit
 	[[ -f $ROOT/consumers/mail/checkpoint.json ]]
 	inc a 1
 	inc b 1
 	run --separate-stderr fold-watch --checkpoint mail
 	assert_success
+	fold-watch --checkpoint mail --commit
 	run jq -r '"\(.instance_id) \(.version)"' <<<"$output"
 	assert_output $'a 3\nb 1'
 	run --separate-stderr fold-watch --checkpoint mail
 	assert_success
 	assert_output ''
+	refute_stderr
 	# another name has its own position
 	run --separate-stderr fold-watch --checkpoint other
 	[[ ${#lines[@]} -eq 4 ]]
 }
 
-@test "--checkpoint with --follow saves as it goes; a second run of the name waits, then exits 75" {
+@test "--checkpoint with --follow; a second run of the name waits, then exits 75" {
 	inc a 1
 	bg out fold-watch --follow --checkpoint tail
 	wait_until 5 file_has_lines out 1
@@ -185,6 +188,7 @@ follow_picks_up() {
 	wait_until 5 file_has_lines out 2
 	stop "$BG_PID"
 	[[ $STOP_STATUS -eq 0 ]]
+	fold-watch --checkpoint tail --commit
 	inc a 1
 	run --separate-stderr fold-watch --checkpoint tail
 	assert_success
@@ -193,7 +197,7 @@ follow_picks_up() {
 
 @test "a rewritten stream is reported and printed again for a durable consumer" {
 	inc a 3
-	fold-watch --checkpoint c >/dev/null
+	fold-watch --checkpoint c >/dev/null && fold-watch --checkpoint c --commit
 	head -n 1 "$(log_file counter a)" >short && cat short >"$(log_file counter a)"
 	run --separate-stderr fold-watch --checkpoint c
 	assert_success
@@ -231,7 +235,9 @@ follow_picks_up() {
 	jq -e . out >/dev/null # every line printed is whole
 	n=$(wc -l <out)
 	[[ $n -lt 3000 ]] || skip "the catch-up finished before the signal"
-	# what was printed is in the checkpoint: the next run prints the rest
+	# a stop is a clean end: what was printed is confirmed by --commit, and
+	# the next run prints the rest
+	fold-watch --checkpoint big --commit
 	run fold-watch --checkpoint big
 	[[ $((n + ${#lines[@]})) -eq 3000 ]] || fail "printed $n, then ${#lines[@]}"
 	[[ $(jq -r .version <<<"${lines[0]}") -eq $((n + 1)) ]]

@@ -1,4 +1,4 @@
-package main
+package projection
 
 import (
 	"sync"
@@ -12,7 +12,7 @@ import (
 // request carries the state the previous answer gave. At most two batches
 // are held (one applied, one waiting), so memory stays bounded.
 type pipeline struct {
-	r    *runner
+	r    *Runner
 	work chan *held
 	free chan *held
 	done chan struct{}
@@ -29,7 +29,7 @@ type held struct {
 	arena []byte
 }
 
-func newPipeline(r *runner) *pipeline {
+func newPipeline(r *Runner) *pipeline {
 	p := &pipeline{r: r, work: make(chan *held, 1), free: make(chan *held, 2), done: make(chan struct{})}
 	p.free <- &held{}
 	p.free <- &held{}

@@ -1,0 +1,185 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/fold-es/fold/lib/exec"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fold-es/fold/lib/checkpoint"
+	"github.com/fold-es/fold/lib/consumer"
+	"github.com/fold-es/fold/lib/record"
+)
+
+// LockFlags are the flags of a consumer's name lock: how long to wait for
+// another run of the name, and whether to wait at all.
+func LockFlags(usage string) []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "lock-timeout", Value: exec.DefaultLockTimeout, Usage: usage},
+		&cli.StringFlag{Name: "if-busy", Value: "wait", Usage: "when another run holds the name: wait (up to --lock-timeout, then exit 75) or skip (exit 0 at once, printing nothing: for cron)"},
+	}
+}
+
+// DeliveryFlags are the flags of a consumer whose output goes to another
+// program, and of what confirms it.
+func DeliveryFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "exec", Usage: "run `CMD` (with /bin/sh -c) for each batch, the batch on its stdin: exit status 0 confirms it, and only then does the checkpoint move"},
+		&cli.BoolFlag{Name: "commit", Usage: "confirm what the last run delivered (run it once the downstream succeeded) and exit"},
+		&cli.BoolFlag{Name: "at-most-once", Usage: "move the checkpoint as soon as output is written, unconfirmed: what a failing downstream did not handle is lost"},
+	}
+}
+
+// Delivery reads DeliveryFlags for a consumer: how its checkpoint moves and
+// where its output goes. A durable consumer writing to stdout is Pending
+// (confirmed by --commit) unless --at-most-once; --exec confirms each
+// batch.
+func Delivery(c *cli.Context, env Env, execEnv ...string) (consumer.Mode, consumer.Downstream, error) {
+	cmd := c.String("exec")
+	switch {
+	case c.IsSet("exec") && cmd == "":
+		return 0, nil, UsageError("--exec needs a command")
+	case cmd != "" && c.Bool("at-most-once"):
+		return 0, nil, UsageError("--exec confirms each batch: --at-most-once makes no sense with it")
+	case cmd != "":
+		return consumer.Direct, &consumer.Exec{Command: cmd, Stdout: env.Stdout, Stderr: env.Stderr, Env: execEnv}, nil
+	case c.Bool("at-most-once"):
+		return consumer.Direct, consumer.Pipe{Writer: env.Stdout}, nil
+	}
+	return consumer.Pending, consumer.Pipe{Writer: env.Stdout}, nil
+}
+
+// ConsumerLock reads LockFlags into cfg.
+func ConsumerLock(c *cli.Context, cfg *consumer.Config) error {
+	if err := NonNegative(c, "lock-timeout"); err != nil {
+		return err
+	}
+	cfg.LockTimeout = c.Duration("lock-timeout")
+	switch v := c.String("if-busy"); v {
+	case "wait":
+	case "skip":
+		cfg.SkipIfBusy = true
+	default:
+		return UsageError(fmt.Sprintf("--if-busy %s is not wait or skip", record.Quote(v)))
+	}
+	return nil
+}
+
+// NonNegative refuses a negative duration flag as a usage error naming
+// it.
+func NonNegative(c *cli.Context, name string) error {
+	if d := c.Duration(name); d < 0 {
+		return UsageError(fmt.Sprintf("--%s %s is negative", name, d))
+	}
+	return nil
+}
+
+// OpenConsumer opens a consumer's run, turning what stops it into the
+// program's exit: a name held by another run is 75 (or a quiet 0 with
+// --if-busy=skip), a stop while waiting is 0, an unreadable checkpoint 3.
+func OpenConsumer(ctx context.Context, cfg consumer.Config) (*consumer.Consumer, error) {
+	con, err := consumer.Open(ctx, cfg)
+	if err != nil {
+		return nil, ConsumerError(err, cfg)
+	}
+	return con, nil
+}
+
+// Commit confirms a Pending consumer's last delivery (--commit).
+func Commit(ctx context.Context, cfg consumer.Config) error {
+	if err := consumer.Commit(ctx, cfg); err != nil {
+		return ConsumerError(err, cfg)
+	}
+	return nil
+}
+
+// ConsumerError is the exit for an error of opening or confirming a
+// consumer.
+func ConsumerError(err error, cfg consumer.Config) error {
+	var bad *checkpoint.BadError
+	switch {
+	case errors.Is(err, consumer.ErrSkipped), errors.Is(err, context.Canceled):
+		return Exit(ExitOK)
+	case errors.Is(err, consumer.ErrBusy):
+		return &ExitError{Code: ExitRetryable, Message: err.Error(),
+			Hint: "wait for the other run to end, give a longer --lock-timeout, or --if-busy=skip to skip quietly"}
+	case errors.Is(err, consumer.ErrNothingPending):
+		return &ExitError{Code: ExitFailed, Message: err.Error(),
+			Hint: "nothing is lost: the next run delivers again everything not confirmed"}
+	case errors.As(err, &bad):
+		hint := "--rebuild replaces it, starting over from the first record"
+		if cfg.Kind == consumer.Watch {
+			hint = "remove it to start the consumer over from the first record"
+		}
+		return &ExitError{Code: ExitFatal, Message: err.Error(), Hint: hint}
+	}
+	return Fatal(err)
+}
+
+// DeliveryExit is the exit status for a downstream that did not confirm
+// a batch (--exec): 75 when it asked to be run again later, else 1.
+func DeliveryExit(e *consumer.ExecError) error {
+	code := ExitFailed
+	if e.Retryable() {
+		code = ExitRetryable
+	}
+	return &ExitError{Code: code, Message: e.Error(),
+		Hint: "what was not confirmed is delivered again by the next run"}
+}
+
+// rebuildValue is --rebuild: a boolean flag that also takes "auto".
+type rebuildValue struct{ v consumer.Rebuild }
+
+func (r *rebuildValue) Set(s string) error {
+	switch s {
+	case "true", "1", "yes":
+		r.v = consumer.Always
+	case "false", "0", "no":
+		r.v = consumer.Resume
+	case "auto":
+		r.v = consumer.IfChanged
+	default:
+		return fmt.Errorf("%s is not true, false or auto", record.Quote(s))
+	}
+	return nil
+}
+
+func (r *rebuildValue) String() string {
+	switch r.v {
+	case consumer.Always:
+		return "true"
+	case consumer.IfChanged:
+		return "auto"
+	}
+	return ""
+}
+
+// IsBoolFlag lets --rebuild be given without a value.
+func (r *rebuildValue) IsBoolFlag() bool { return true }
+
+// RebuildFlagDef is --rebuild, with what starting over means for the
+// program.
+func RebuildFlagDef(usage string) cli.Flag {
+	return &cli.GenericFlag{Name: "rebuild", Value: &rebuildValue{}, Usage: usage +
+		"; --rebuild=auto does so only when the handler (its command, or a file it names) changed since the last rebuild"}
+}
+
+// RebuildFlag reads --rebuild.
+func RebuildFlag(c *cli.Context) (consumer.Rebuild, error) {
+	if v, ok := c.Generic("rebuild").(*rebuildValue); ok {
+		return v.v, nil
+	}
+	return consumer.Resume, nil
+}
+
+// LockConsumer takes a consumer's lock alone (fold-pm retry), with the
+// exits of OpenConsumer.
+func LockConsumer(ctx context.Context, cfg consumer.Config) (unlock func() error, err error) {
+	unlock, err = consumer.Lock(ctx, cfg)
+	if err != nil {
+		return nil, ConsumerError(err, cfg)
+	}
+	return unlock, nil
+}
