@@ -64,8 +64,8 @@ type Config struct {
 	// OnDeadLetter is told of each failure once it is a durable dead
 	// letter, so the program can report it. It may be nil.
 	OnDeadLetter func(Failure)
-	Now func() time.Time // dead letters' ts; time.Now if nil
-	Log *slog.Logger     // nil discards
+	Now          func() time.Time // dead letters' ts; time.Now if nil
+	Log          *slog.Logger     // nil discards
 	// Batch is how many records go in one react request (at most; 0 or
 	// 1: one). More than one needs a handler that tags each command with
 	// the index of the record that caused it ("record": i), as the Go SDK
@@ -87,8 +87,8 @@ type Manager struct {
 	cfg      Config
 	state    record.RawMessage
 	cursors  map[string]record.Cursor
-	dirty    bool // reacted to records since the last commit
-	broken   bool // delivery or saving failed: save nothing more
+	dirty    bool      // reacted to records since the last commit
+	broken   bool      // delivery or saving failed: save nothing more
 	invalid  []Failure // commands that could not be sent, awaiting the next commit
 	stats    Stats
 	req      []byte // the react request, reused
