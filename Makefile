@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 PROGS   := fold-exec fold-watch fold-project fold-pm
 
-.PHONY: all build demo test unit bats tools bats-tools nats-server fuzz bench man clean
+.PHONY: all build demo test unit bats tools bats-tools nats-server test-fresh fuzz bench man clean
 
 all: build
 
@@ -54,6 +54,11 @@ bats: build tools
 	status=$$?; \
 	echo "bats: $$(grep -c '^ok' $(BIN)/bats.tap) passed, $$(grep -c '^not ok' $(BIN)/bats.tap) failed"; \
 	exit $$status
+
+# make test on a simulated fresh machine: a clone of HEAD, no bats or
+# nats-server on PATH, an empty cache (tests/tools/fresh-machine.sh).
+test-fresh:
+	tests/tools/fresh-machine.sh
 
 # Short fuzz runs of the parsers; longer runs: FUZZTIME=5m make fuzz.
 FUZZTIME ?= 10s
