@@ -77,7 +77,7 @@ hidden_path() {
 			n=$((n + 1))
 			mkdir -p "$TMP/path/$n"
 			find "$d" -mindepth 1 -maxdepth 1 ! -name bats ! -name nats-server \
-				-exec ln -s {} "$TMP/path/$n/" +
+				-exec ln -s -t "$TMP/path/$n" {} +
 			d=$TMP/path/$n
 		fi
 		out+=${out:+:}$d
