@@ -86,7 +86,8 @@ hidden_path() {
 }
 PATH=$(hidden_path)
 export PATH
-unset BATS FOLD_BATS_LIB NATS_SERVER BATS_LIB_PATH
+# Nothing from the make that ran this script, nor a tool named by hand.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES BATS FOLD_BATS_LIB NATS_SERVER BATS_LIB_PATH
 if [[ ${FRESH_GO:-} == 1 ]]; then
 	export GOMODCACHE=$TMP/gomod GOCACHE=$TMP/gocache
 fi
