@@ -63,7 +63,7 @@ if [[ -d /usr/lib/bats && ${FRESH_NS:-} == 1 ]]; then
 	mount --bind "$TMP/empty" /usr/lib/bats
 fi
 if [[ -n $(ls -A /usr/lib/bats 2>/dev/null) ]]; then
-	echo "note: /usr/lib/bats stays visible (no mount namespace here); the tests load their helpers from FOLD_BATS_LIB"
+	echo "note: /usr/lib/bats stays visible (no mount namespace here); make passes the tests FOLD_BATS_LIB"
 fi
 
 # A PATH with the same directories, except that one holding a bats or a
@@ -94,7 +94,9 @@ fi
 
 check "no bats on PATH" eval '! command -v bats >/dev/null'
 check "no nats-server on PATH" eval '! command -v nats-server >/dev/null'
-check "no bats helpers in /usr/lib/bats" eval '[[ -z $(ls -A /usr/lib/bats 2>/dev/null) ]] || [[ ${FRESH_NS:-} != 1 ]]'
+if [[ ${FRESH_NS:-} == 1 ]]; then
+	check "no bats helpers in /usr/lib/bats" eval '[[ -z $(ls -A /usr/lib/bats) ]]'
+fi
 
 head=$(git -C "$REPO" rev-parse HEAD)
 [[ -z $(git -C "$REPO" status --porcelain) ]] ||
