@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 PROGS   := fold-exec fold-watch fold-project fold-pm
 
-.PHONY: all build demo test unit bats fuzz bench man clean
+.PHONY: all build demo test unit bats tools bats-tools nats-server test-fresh fuzz bench man clean
 
 all: build
 
@@ -22,18 +22,43 @@ wildcard-progs = $(notdir $(wildcard cmd/*))
 demo: build
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/scripts/demo.sh
 
-test: unit bats
+# The tools the tests run, found or fetched once into the git-ignored .cache/
+# by tests/tools/fetch.sh (README: "What make test fetches"). To use your own
+# instead, name them: make test BATS=bats FOLD_BATS_LIB=/usr/lib/bats
+# NATS_SERVER=/usr/local/bin/nats-server.
+CACHE         := $(CURDIR)/.cache
+FOLD_BATS_LIB ?= $(CACHE)/bats/node_modules
+BATS          ?= $(FOLD_BATS_LIB)/bats/bin/bats
+NATS_SERVER   ?= $(CACHE)/bin/nats-server
 
-unit:
+test: tools unit bats
+
+tools: bats-tools nats-server
+
+bats-tools:
+	@tests/tools/fetch.sh bats '$(FOLD_BATS_LIB)' '$(BATS)'
+
+nats-server:
+	@tests/tools/fetch.sh nats-server '$(NATS_SERVER)'
+
+unit: nats-server
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	NATS_SERVER='$(NATS_SERVER)' $(GO) test -race -count=1 ./...
 
 # Prints bats' TAP stream, then one summary line "bats: N passed, N failed".
-bats: build
-	@set -o pipefail; PATH="$(CURDIR)/$(BIN):$$PATH" bats --tap tests/bats | tee $(BIN)/bats.tap; \
+# One file or a few: make bats BATS_FILES=tests/bats/exec.bats.
+BATS_FILES ?= tests/bats
+bats: build tools
+	@set -o pipefail; PATH="$(CURDIR)/$(BIN):$$PATH" FOLD_BATS_LIB='$(FOLD_BATS_LIB)' NATS_SERVER='$(NATS_SERVER)' \
+	'$(BATS)' --tap $(BATS_FILES) | tee $(BIN)/bats.tap; \
 	status=$$?; \
 	echo "bats: $$(grep -c '^ok' $(BIN)/bats.tap) passed, $$(grep -c '^not ok' $(BIN)/bats.tap) failed"; \
 	exit $$status
+
+# make test on a simulated fresh machine: a clone of HEAD, no bats or
+# nats-server on PATH, an empty cache (tests/tools/fresh-machine.sh).
+test-fresh:
+	tests/tools/fresh-machine.sh
 
 # Short fuzz runs of the parsers; longer runs: FUZZTIME=5m make fuzz.
 FUZZTIME ?= 10s

@@ -44,8 +44,8 @@
 
 bats_require_minimum_version 1.5.0
 
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load "${FOLD_BATS_LIB:-/usr/lib/bats}/bats-support/load"
+load "${FOLD_BATS_LIB:-/usr/lib/bats}/bats-assert/load"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$REPO/bin
