@@ -137,6 +137,7 @@ func runPM(c *cli.Context, env app.Env) error {
 		if o.cfg.Mode, ds, err = app.Delivery(c, env, "FOLD_ROOT="+cm.Root.Dir); err != nil {
 			return err
 		}
+		o.cfg.Out = ds
 	}
 	if !o.stdin && !o.follow && !cm.Store.Exists() {
 		cm.WarnNoStore()

@@ -56,10 +56,22 @@ func newApp(env app.Env) *cli.App {
 	flags = append(flags, app.LockFlags("wait this long for a --checkpoint another run holds")...)
 	return &cli.App{
 		Usage:                     "print the event records of a root, catching up then optionally following",
-		UsageText:                 "fold-watch [--type T]... [--stream T/ID]... [--follow] [--checkpoint NAME [--exec CMD]]\nfold-watch --checkpoint NAME --commit\nfold-watch --list [--type T]...",
+		UsageText:                 "fold-watch [--type T]... [--stream T/ID]... [--follow] [--checkpoint NAME [--exec CMD]]\nfold-watch --checkpoint NAME --commit\nfold-watch --list [--type T]...\nfold-watch consumers",
 		Description:               description,
 		Flags:                     flags,
 		DisableSliceFlagSeparator: true,
 		Action:                    func(c *cli.Context) error { return runWatch(c, env) },
+		Commands: []*cli.Command{{
+			Name:  "consumers",
+			Usage: "list every consumer of the root (projections, process managers, --checkpoint names): records behind, pending, dead letters, last run; a table on a terminal, JSON lines otherwise",
+			Flags: app.CommonFlags(),
+			Action: func(c *cli.Context) error {
+				cm, err := app.ParseCommonNoArgs(c, env)
+				if err != nil {
+					return err
+				}
+				return app.ListConsumers(c.Context, env.Stdout, cm)
+			},
+		}},
 	}
 }

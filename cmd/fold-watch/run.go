@@ -72,6 +72,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 	if cfg.Mode, ds, err = app.Delivery(c, env, "FOLD_ROOT="+cm.Root.Dir); err != nil {
 		return err
 	}
+	cfg.Out = ds
 	if name == "" && (c.Bool("at-most-once")) {
 		return app.UsageError("--at-most-once needs --checkpoint NAME: without one nothing is kept")
 	}

@@ -22,7 +22,7 @@ import (
 )
 
 // Version is the suite's version, printed by --version.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // Exit statuses, the same for every program, so scripts can branch.
 const (

@@ -97,10 +97,14 @@ var (
 
 // Config is how a consumer runs.
 type Config struct {
-	Dir         string // Dir(root, Kind, Name)
-	Kind        Kind
-	Name        string
-	Mode        Mode
+	Dir  string // Dir(root, Kind, Name)
+	Kind Kind
+	Name string
+	Mode Mode
+	// Out is where a Pending consumer's output goes: before a run that
+	// ended cleanly leaves its delivery pending, Close waits for the
+	// reader to take all of it (Pipe.Drained).
+	Out         Downstream
 	LockTimeout time.Duration
 	SkipIfBusy  bool // a held name is ErrSkipped at once, rather than waited for
 	Rebuild     Rebuild
@@ -300,6 +304,12 @@ func (c *Consumer) Close(res Result) error {
 		return nil
 	}
 	var err error
+	if d, ok := c.cfg.Out.(interface{ Drained() error }); ok && c.cfg.Mode == Pending && res.Clean {
+		if derr := d.Drained(); derr != nil {
+			c.cfg.Log.Warn(fmt.Sprintf("%s %s: %v: what was delivered is not confirmed", c.cfg.Kind.title(), record.Quote(c.cfg.Name), derr))
+			res.Clean, res.Err = false, derr
+		}
+	}
 	switch {
 	case res.Broken:
 	case !res.Clean && !c.moved:

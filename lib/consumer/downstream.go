@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/fold-es/fold/lib/record"
 )
@@ -31,6 +33,47 @@ type Pipe struct{ io.Writer }
 
 // Confirm returns nil: writing was all a pipe could do.
 func (Pipe) Confirm() error { return nil }
+
+// ErrUnread: the reader went away without taking all that was written.
+var ErrUnread = errors.New("the reader stopped before taking all its input")
+
+// drainPoll is how often Drained looks at the pipe.
+const drainPoll = 20 * time.Millisecond
+
+// Drained waits until the reader has taken everything written into the
+// pipe, or has gone, leaving some of it unread (ErrUnread): a reader that
+// stopped half-way must not see its run confirmed. What a reader took into
+// its own buffers cannot be seen from here, so a reader that exits 0 after
+// reading part is taken at its word. Where the pipe cannot be looked into
+// (not Linux, or not a pipe), it returns nil at once.
+func (p Pipe) Drained() error {
+	f, ok := p.Writer.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return nil
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var result error
+	_ = rc.Control(func(u uintptr) {
+		fd := int(u)
+		for {
+			n, ok := unread(fd)
+			if !ok || n == 0 {
+				return
+			}
+			if readerGone(fd, drainPoll) {
+				result = fmt.Errorf("%w (%d bytes unread)", ErrUnread, n)
+				return
+			}
+		}
+	})
+	return result
+}
 
 // Exec is the Downstream that runs a command per batch (--exec CMD): the
 // command is started, with /bin/sh -c, at the first line of a batch and
@@ -88,7 +131,7 @@ func (e *Exec) Write(p []byte) (int, error) {
 		}
 		return n, e.endLocked(err)
 	}
-	e.lines += countLines(p)
+	e.lines += bytes.Count(p, []byte{'\n'})
 	return n, nil
 }
 
@@ -148,14 +191,4 @@ func (e *Exec) endLocked(failed error) error {
 	}
 	// ExitCode is -1 for a command killed by a signal.
 	return &ExecError{Command: e.Command, Lines: lines, Status: cmd.ProcessState.ExitCode(), Err: err}
-}
-
-func countLines(p []byte) int {
-	n := 0
-	for _, b := range p {
-		if b == '\n' {
-			n++
-		}
-	}
-	return n
 }

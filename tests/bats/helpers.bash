@@ -264,3 +264,23 @@ track() { TRACKED+=("$1"); }
 
 # gone PID: the process has exited.
 gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# --- documentation ------------------------------------------------------------
+
+# doc_block FILE LANG N: the Nth (1-based) fenced code block of language
+# LANG in the repository's FILE (e.g. docs/delivery.md), verbatim.
+doc_block() {
+	awk -v lang="$2" -v n="$3" '
+		/^```/ && !in_block { in_block = 1; k += ($0 == "```" lang); keep = ($0 == "```" lang && k == n); next }
+		/^```/ && in_block { in_block = 0; keep = 0; next }
+		keep' "$REPO/$1"
+}
+
+# repo_like: makes the test's directory look like the repository's root
+# for the examples the docs give (examples/ is there), with no FOLD_ROOT,
+# so the default root ./fold-data is the test's. ROOT is set to it.
+repo_like() {
+	ln -s "$REPO/examples" examples
+	unset FOLD_ROOT
+	ROOT=$PWD/fold-data
+}
