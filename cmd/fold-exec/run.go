@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,42 +13,18 @@ import (
 	"github.com/fold-es/fold/lib/store"
 )
 
-// routes reads --handler and --type into routes by aggregate type.
-func routes(c *cli.Context) (exec.Routes, error) {
-	r, untyped, err := exec.ParseRoutes(c.StringSlice("handler"))
-	if err != nil {
-		return nil, app.UsageError(err.Error())
-	}
-	switch t := c.String("type"); {
-	case len(untyped) > 1:
-		return nil, app.UsageError(fmt.Sprintf("--handler %s: more than one handler without a type", record.Quote(untyped[1])))
-	case len(untyped) == 1 && t == "" && !c.IsSet("type"):
-		return nil, &app.ExitError{Code: app.ExitUsage,
-			Message: fmt.Sprintf("--handler %s has no aggregate type", record.Quote(untyped[0])),
-			Hint:    "give --type T, or write --handler T=CMD"}
-	case len(untyped) == 1:
-		if err := store.CheckName("aggregate_type", t); err != nil {
-			return nil, app.UsageError("--type: " + err.Error())
-		}
-		if _, dup := r[t]; dup {
-			return nil, app.UsageError(fmt.Sprintf("--handler: aggregate_type %s has two handlers", record.Quote(t)))
-		}
-		r[t] = untyped[0]
-	}
-	return r, nil
-}
-
 func runExec(c *cli.Context, env app.Env) error {
 	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err
 	}
-	rt, err := routes(c)
+	rt, err := app.Routes(c)
 	if err != nil {
 		return err
 	}
-	inject := c.Bool("inject")
-	if len(rt) == 0 && !inject {
+	run := &app.Commands{Inject: c.Bool("inject"), Report: cm.Report,
+		Defaults: record.EnvelopeDefaults{Type: c.String("type"), ID: c.String("id"), Bare: c.Bool("bare")}}
+	if len(rt) == 0 && !run.Inject {
 		return &app.ExitError{Code: app.ExitUsage, Message: "no handler given",
 			Hint: "give --handler TYPE=CMD (repeatable), or --type T --handler CMD"}
 	}
@@ -58,101 +32,24 @@ func runExec(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
-	defaults := record.EnvelopeDefaults{Type: c.String("type"), ID: c.String("id"), Bare: c.Bool("bare")}
-	if defaults.Bare && (defaults.Type == "" || defaults.ID == "") {
+	if run.Defaults.Bare && (run.Defaults.Type == "" || run.Defaults.ID == "") {
 		return app.UsageError("--bare needs --type and --id")
 	}
 	// Failed lines go to --rejects a batch at a time, in one O_APPEND
 	// write, as fold-pm keeps its own: the two may share a file.
-	var rejects *pm.Letters
-	var letters []record.DeadLetter
 	if path := c.String("rejects"); path != "" {
-		rejects = &pm.Letters{Path: path}
-		if err := rejects.Create(); err != nil {
+		run.Rejects = &pm.Letters{Path: path}
+		if err := run.Rejects.Create(); err != nil {
 			return app.Fatal(err)
 		}
 	}
-
 	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root.Dir, cfg.Jobs)
 	defer exec.ClosePools(cfg.Routes)
-	eng := exec.New(cfg)
-
+	run.Engine = exec.New(cfg)
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
-	ctx := c.Context // work in hand is finished even after a stop signal
-	out := bufio.NewWriterSize(env.Stdout, 64<<10)
-	var buf []byte
-	submit := func(line []byte) *exec.Pending {
-		if inject {
-			in, ev, err := record.ParseInject(line, defaults)
-			if err != nil {
-				return exec.Done(exec.AsFailure(err, exec.KindInvalid))
-			}
-			return eng.Inject(ctx, record.StreamID{Type: in.AggregateType, ID: in.InstanceID}, ev)
-		}
-		e, err := record.ParseEnvelope(line, defaults)
-		if err != nil {
-			return exec.Done(exec.AsFailure(err, exec.KindInvalid))
-		}
-		return eng.Submit(ctx, e)
-	}
-	fatal := false
-	emit := func(o exec.Outcome) error {
-		if f := o.Result.Failure; f != nil {
-			// A failure kept in --rejects is handled, as a dead letter is:
-			// it is reported, but does not fail the run, so that
-			// `fold-pm | fold-exec --rejects F && fold-pm --commit` moves on.
-			kept := rejects != nil && f.Kind != exec.KindDuplicate && !f.Kind.Fatal()
-			cm.Report.Report(app.Failure{
-				Line: o.Line, Kind: string(f.Kind), Message: f.Error(), Input: o.Input, Retryable: f.Kind.Retryable(),
-				Counts: f.Kind != exec.KindDuplicate && (!kept || f.Kind.Retryable()), Fatal: f.Kind.Fatal(), Note: f.Kind == exec.KindDuplicate,
-			})
-			if kept {
-				letters = append(letters, record.DeadLetter{Envelope: o.Input, Error: f.Error(), Ts: time.Now().Unix()})
-			}
-			if f.Kind.Fatal() {
-				fatal = true
-				cancel()
-			}
-			return nil
-		}
-		for _, r := range o.Result.Records {
-			buf = record.AppendRecord(buf[:0], r)
-			buf = append(buf, '\n')
-			if _, err := out.Write(buf); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	flush := func() error {
-		if rejects != nil {
-			if err := rejects.Append(letters); err != nil {
-				return app.Fatal(err)
-			}
-			clear(letters)
-			letters = letters[:0]
-		}
-		return out.Flush()
-	}
-	err = exec.Pipe(stop, env.Stdin, submit, emit, flush)
-	if cerr := eng.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		var ee *app.ExitError
-		if errors.As(err, &ee) {
-			return ee
-		}
-		return app.Fatal(fmt.Errorf("read input: %w", err))
-	}
-	if fatal {
-		return app.Exit(app.ExitFatal)
-	}
-	if s := cm.Report.Status(); s != app.ExitOK {
-		return app.Exit(s)
-	}
-	return nil
+	// Work in hand is finished even after a stop signal: c.Context.
+	return run.Run(stop, c.Context, cancel, env.Stdin, env.Stdout)
 }
 
 func runState(c *cli.Context, env app.Env) error {
@@ -172,7 +69,7 @@ func runState(c *cli.Context, env app.Env) error {
 		return &app.ExitError{Code: app.ExitUsage, Message: "--at-version 0 is not a version (versions start at 1)",
 			Hint: "leave --at-version out for the state now"}
 	}
-	rt, err := routes(c)
+	rt, err := app.Routes(c)
 	if err != nil {
 		return err
 	}
@@ -206,11 +103,9 @@ func runStreams(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
-	types := c.StringSlice("type")
-	for _, t := range types {
-		if err := store.CheckName("aggregate_type", t); err != nil {
-			return app.UsageError("--type: " + err.Error())
-		}
+	types, err := app.Types(c.StringSlice("type"))
+	if err != nil {
+		return err
 	}
 	return app.ListStreams(env.Stdout, cm.Store, types)
 }

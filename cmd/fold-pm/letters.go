@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 
@@ -21,7 +20,7 @@ func pmArgs(c *cli.Context, env app.Env) (app.Common, string, error) {
 	if err != nil {
 		return cm, "", err
 	}
-	name, err := pmName(c)
+	name, err := app.ConsumerName(c, consumer.ProcessManager)
 	return cm, name, err
 }
 
@@ -46,27 +45,7 @@ func runDeadLetters(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
-	letters, _, err := pm.LettersAt(dir).Read()
-	if err != nil {
-		return app.Fatal(err)
-	}
-	out := bufio.NewWriter(env.Stdout)
-	for _, lt := range letters {
-		if lt.Err != nil {
-			cm.Report.Report(app.Failure{Line: lt.Line, Kind: string(exec.KindInvalid), Message: lt.Err.Error(), Input: lt.Raw, Counts: true})
-			continue
-		}
-		if _, err := out.Write(append(lt.Raw, '\n')); err != nil {
-			return app.OutputError(err)
-		}
-	}
-	if err := out.Flush(); err != nil {
-		return app.OutputError(err)
-	}
-	if s := cm.Report.Status(); s != app.ExitOK {
-		return app.Exit(s)
-	}
-	return nil
+	return app.PrintDeadLetters(env.Stdout, pm.LettersAt(dir), cm.Report)
 }
 
 func runRetry(c *cli.Context, env app.Env) error {
@@ -115,33 +94,6 @@ func runRetry(c *cli.Context, env app.Env) error {
 	defer exec.ClosePools(ecfg.Routes)
 	eng := exec.New(ecfg)
 	defer eng.Close()
-	out := bufio.NewWriterSize(env.Stdout, 64<<10)
-	var buf []byte
-	letters := pm.LettersAt(dir)
-	// Work in hand is finished even after a stop: the file is rewritten
-	// once, at the end.
-	kept, err := pm.Retry(c.Context, letters, eng, nil, func(o pm.RetryOutcome) error {
-		if f := o.Failure; f != nil {
-			cm.Report.Report(app.Failure{Kind: string(f.Kind), Counts: true, Input: o.Letter.Letter.Envelope,
-				Message: fmt.Sprintf("dead letter on line %d: %v", o.Letter.Line, f)})
-		}
-		for _, r := range o.Records {
-			buf = append(record.AppendRecord(buf[:0], r), '\n')
-			if _, err := out.Write(buf); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if ferr := out.Flush(); err == nil {
-		err = ferr
-	}
-	if err != nil {
-		return app.OutputError(err)
-	}
-	if kept > 0 {
-		return &app.ExitError{Code: app.ExitFailed,
-			Hint: fmt.Sprintf("%d dead letter(s) remain in %s", kept, record.Quote(letters.Path))}
-	}
-	return nil
+	// Work in hand is finished even after a stop: c.Context.
+	return app.RetryDeadLetters(c.Context, pm.LettersAt(dir), eng, env.Stdout, cm.Report)
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -15,7 +13,6 @@ import (
 	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/pm"
 	"github.com/fold-es/fold/lib/record"
-	"github.com/fold-es/fold/lib/store"
 	"github.com/fold-es/fold/lib/watch"
 )
 
@@ -29,28 +26,15 @@ const saveEvery = time.Second
 // options are a run's flags, checked.
 type options struct {
 	cfg      consumer.Config
+	feed     app.Feed
 	own      string      // the process manager's handler
 	routes   exec.Routes // aggregate handlers, with --dispatch
 	dispatch bool
-	stdin    bool
-	follow   bool
 	batch    int
 }
 
 func parseOptions(c *cli.Context, cm app.Common) (o options, err error) {
-	name, err := pmName(c)
-	if err != nil {
-		return o, err
-	}
-	o.cfg = consumer.Config{Dir: cm.Root.ProcessManagerDir(name), Kind: consumer.ProcessManager, Name: name,
-		SaveEvery: saveEvery, Log: cm.Log, DryRun: c.Bool("dry-run")}
-	if err := app.ConsumerLock(c, &o.cfg); err != nil {
-		return o, err
-	}
-	if c.Bool("commit") {
-		return o, nil
-	}
-	if o.cfg.Subscribe, err = app.Subscriptions(c.StringSlice("subscribe")); err != nil {
+	if o.cfg, err = app.ConsumerConfig(c, cm, consumer.ProcessManager, saveEvery); err != nil || c.Bool("commit") {
 		return o, err
 	}
 	if len(o.cfg.Subscribe) == 0 {
@@ -79,12 +63,8 @@ func parseOptions(c *cli.Context, cm app.Common) (o options, err error) {
 			Hint: "give --handler TYPE=CMD for each aggregate type the commands go to"}
 	}
 	o.own, o.cfg.Handler = untyped[0], untyped[0]
-	o.stdin, o.follow = c.Bool("stdin"), c.Bool("follow")
-	if err := app.NonNegative(c, "poll"); err != nil {
+	if o.feed, err = app.FeedFlags(c); err != nil {
 		return o, err
-	}
-	if c.IsSet("poll") && (!o.follow || o.stdin) {
-		return o, app.UsageError("--poll needs --follow and the root (not --stdin)")
 	}
 	for _, f := range append(app.EngineFlagNames(), "exec", "at-most-once") {
 		if c.IsSet(f) && o.dispatch == (f == "exec" || f == "at-most-once") {
@@ -94,24 +74,8 @@ func parseOptions(c *cli.Context, cm app.Common) (o options, err error) {
 			return o, app.UsageError(fmt.Sprintf("--%s is a flag of --dispatch: without it fold-pm runs no commands", f))
 		}
 	}
-	if o.cfg.Rebuild, err = app.RebuildFlag(c); err != nil {
-		return o, err
-	}
 	o.batch, err = app.IntAtLeast(c, "batch", 1)
 	return o, err
-}
-
-// pmName reads --name.
-func pmName(c *cli.Context) (string, error) {
-	name := c.String("name")
-	if name == "" {
-		return "", &app.ExitError{Code: app.ExitUsage, Message: "--name is required",
-			Hint: "name the process manager: its files are in process_managers/NAME/"}
-	}
-	if err := store.CheckName("name", name); err != nil {
-		return "", app.UsageError("--name: " + err.Error())
-	}
-	return name, nil
 }
 
 func runPM(c *cli.Context, env app.Env) error {
@@ -139,110 +103,66 @@ func runPM(c *cli.Context, env app.Env) error {
 		}
 		o.cfg.Out = ds
 	}
-	if !o.stdin && !o.follow && !cm.Store.Exists() {
+	if !o.feed.Stdin && !o.feed.Follow && !cm.Store.Exists() {
 		cm.WarnNoStore()
 		return nil // nothing to react to, and a reader never creates a root
 	}
 
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
-	defer app.CatchHangup(stop, cancel, env.Stdout, o.follow)()
+	defer app.CatchHangup(stop, cancel, env.Stdout, o.feed.Follow)()
 	con, err := app.OpenConsumer(stop, o.cfg)
 	if err != nil {
 		return err
 	}
 
 	base := app.HandlerBase(c, env)
-	own := base
-	own.Command = o.own
-	own.Env = append(own.Env, "FOLD_ROLE=process_manager", "FOLD_ROOT="+cm.Root.Dir, "FOLD_NAME="+o.cfg.Name)
-	h := handler.New(own)
+	h := handler.New(app.OwnHandler(base, cm, "process_manager", o.cfg.Name, o.own))
 	defer h.Close()
-
-	var sink pm.Sink
+	letters := pm.LettersAt(o.cfg.Dir)
+	run := pm.RunConfig{Name: o.cfg.Name, Types: o.cfg.Subscribe, Handler: h, Saver: con, Letters: &letters,
+		DryRun: o.cfg.DryRun, Batch: o.batch, Log: cm.Log, Start: con.Start(), Out: ds, Stdout: env.Stdout, Follow: o.feed.Follow,
+		Report: func(f pm.Failure) {
+			cm.Report.Report(app.Failure{Kind: string(f.Kind), Message: f.Error(), Input: f.Envelope, Counts: true})
+		}}
 	if o.dispatch && !o.cfg.DryRun {
 		ecfg.Routes = o.routes.Pools(base, cm.Root.Dir, ecfg.Jobs)
 		defer exec.ClosePools(ecfg.Routes)
 		eng := exec.New(ecfg)
 		defer eng.Close()
-		disp := pm.NewDispatcher(eng, env.Stdout, cm.Log)
-		defer disp.Close()
-		sink = disp
+		run.Dispatch = eng
+	}
+	progress := app.NewProgress(env.Stderr, "fold-pm")
+	if o.feed.Stdin {
+		run.Stdin, run.Bad = env.Stdin, cm.Report.BadLine
 	} else {
-		em := pm.NewEmitter(ds)
-		defer em.Close()
-		sink = em
+		run.Source = &watch.Source{Store: cm.Store, Types: o.cfg.Subscribe, Poll: o.feed.Poll, Log: cm.Log,
+			OnCorrupt: cm.Report.Corrupt, Progress: progress.CatchUp(o.cfg.Name)}
 	}
-	letters := pm.LettersAt(o.cfg.Dir)
-	mcfg := pm.Config{Name: o.cfg.Name, Types: o.cfg.Subscribe, Handler: h, Sink: sink, Checkpoint: con,
-		DeadLetters: pm.Unique{Letters: letters}, Batch: o.batch, Log: cm.Log,
-		OnDeadLetter: func(f pm.Failure) {
-			cm.Report.Report(app.Failure{Kind: string(f.Kind), Message: f.Error(), Input: f.Envelope, Counts: true})
-		}}
-	if o.cfg.DryRun {
-		mcfg.DeadLetters = nil
-	}
-	m := pm.New(mcfg, con.Start())
-	switch {
-	case o.stdin:
-		err = m.Run(stop, watch.Lines(env.Stdin, 0, cm.Report.BadLine))
-	default:
-		src := &watch.Source{Store: cm.Store, Types: o.cfg.Subscribe, Poll: c.Duration("poll"), Log: cm.Log, OnCorrupt: cm.Report.Corrupt}
-		progress := app.NewProgress(env.Stderr, "fold-pm")
-		src.Progress = progress.CatchUp(o.cfg.Name)
-		if o.follow {
-			err = m.Run(stop, src.Follow)
-		} else {
-			err = m.CatchUp(stop, src)
-		}
-		progress.Done()
-	}
-	if x, ok := ds.(*consumer.Exec); ok {
-		_ = x.Close()
-	}
+	m, err := pm.Start(stop, run)
+	progress.Done()
 	return finish(err, m, con, letters, o.cfg.Name, cm)
 }
 
 // finish closes the run as it ended and turns that into the exit status.
 func finish(err error, m *pm.Manager, con *consumer.Consumer, letters pm.Letters, name string, cm app.Common) error {
+	clean, exit := app.RunExit(err)
 	var re *pm.ReactError
-	// What was printed before a record the handler failed on went out
-	// whole: it may be confirmed.
-	res := consumer.Result{Clean: err == nil || errors.As(err, &re), Records: m.Stats().Records, Broken: m.Broken(), Err: err}
 	var rw *watch.RewrittenError
-	var ee *consumer.ExecError
-	var out error
 	switch {
-	case err == nil:
-	case errors.Is(err, syscall.EPIPE), errors.Is(err, context.Canceled):
-		// The reader of stdout went away: what it may not have read was
-		// not confirmed and is sent again next run.
-		res.Err = nil
-	case errors.As(err, &ee):
-		out = app.DeliveryExit(ee)
 	case errors.As(err, &re):
-		out = &app.ExitError{Code: app.ExitFailed, Message: err.Error(),
+		// What was printed before the record the handler failed on went
+		// out whole: it may be confirmed.
+		clean = true
+		exit = &app.ExitError{Code: app.ExitFailed, Message: err.Error(),
 			Hint: "the checkpoint stops before this record: fix the handler and run again"}
 	case errors.As(err, &rw):
-		out = &app.ExitError{Code: app.ExitFatal, Message: err.Error(),
+		exit = &app.ExitError{Code: app.ExitFatal, Message: err.Error(),
 			Hint: "the process manager reacted to what the stream held before; --rebuild reacts to every record again (commands keep their ids, so only what never took effect is applied)"}
-	case errors.Is(err, store.ErrNoStream):
-		out = &app.ExitError{Code: app.ExitFailed, Message: err.Error()}
-	default:
-		out = app.Fatal(err)
+	case exit == nil && m.Stats().DeadLetters > 0:
+		exit = &app.ExitError{Code: app.ExitFailed,
+			Hint: fmt.Sprintf("%d command(s) dead-lettered in %s: fold-pm retry --name %s --handler TYPE=CMD sends them again", m.Stats().DeadLetters, record.Quote(letters.Path), name)}
 	}
-	if cerr := con.Close(res); cerr != nil && out == nil {
-		out = app.Fatal(cerr)
-	}
-	if out != nil {
-		return out
-	}
-	if n := m.Stats().DeadLetters; n > 0 {
-		return &app.ExitError{Code: app.ExitFailed,
-			Hint: fmt.Sprintf("%d command(s) dead-lettered in %s: fold-pm retry --name %s --handler TYPE=CMD sends them again", n, record.Quote(letters.Path), name)}
-	}
-	if s := cm.Report.Status(); s != app.ExitOK {
-		return app.Exit(s)
-	}
-	return nil
+	res := consumer.Result{Clean: clean, Records: m.Stats().Records, Broken: m.Broken()}
+	return app.EndRun(con, res, err, exit, cm.Report)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/projection"
 	"github.com/fold-es/fold/lib/record"
-	"github.com/fold-es/fold/lib/store"
 	"github.com/fold-es/fold/lib/watch"
 )
 
@@ -28,16 +26,11 @@ func runProject(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
-	name := c.String("name")
-	if name == "" {
-		return &app.ExitError{Code: app.ExitUsage, Message: "--name is required",
-			Hint: "name the projection: its checkpoint is projections/NAME/checkpoint.json"}
+	cfg, err := app.ConsumerConfig(c, cm, consumer.Projection, saveEvery)
+	if err != nil {
+		return err
 	}
-	if err := store.CheckName("name", name); err != nil {
-		return app.UsageError("--name: " + err.Error())
-	}
-	cfg := consumer.Config{Dir: cm.Root.ProjectionDir(name), Kind: consumer.Projection, Name: name,
-		SaveEvery: saveEvery, Log: cm.Log, DryRun: c.Bool("dry-run")}
+	name := cfg.Name
 	if c.Bool("show") {
 		for _, f := range []string{"stdin", "follow", "rebuild", "poll", "dry-run"} {
 			if c.IsSet(f) {
@@ -46,29 +39,17 @@ func runProject(c *cli.Context, env app.Env) error {
 		}
 		return show(cfg, env)
 	}
-	cfg.Handler = c.String("handler")
-	if strings.TrimSpace(cfg.Handler) == "" {
+	if cfg.Handler = c.String("handler"); strings.TrimSpace(cfg.Handler) == "" {
 		return &app.ExitError{Code: app.ExitUsage, Message: "no handler given",
 			Hint: "give --handler CMD, e.g. --handler 'jq --unbuffered -c -f examples/counter/total_counter.jq'"}
 	}
-	if cfg.Subscribe, err = app.Subscriptions(c.StringSlice("subscribe")); err != nil {
-		return err
-	}
-	follow, fromStdin := c.Bool("follow"), c.Bool("stdin")
-	if err := app.NonNegative(c, "poll"); err != nil {
-		return err
-	}
-	if c.IsSet("poll") && (!follow || fromStdin) {
-		return app.UsageError("--poll needs --follow and the root (not --stdin)")
-	}
-	batch, err := app.IntAtLeast(c, "batch", 1)
+	feed, err := app.FeedFlags(c)
 	if err != nil {
 		return err
 	}
-	if cfg.Rebuild, err = app.RebuildFlag(c); err != nil {
-		return err
-	}
-	if err := app.ConsumerLock(c, &cfg); err != nil {
+	follow, fromStdin := feed.Follow, feed.Stdin
+	batch, err := app.IntAtLeast(c, "batch", 1)
+	if err != nil {
 		return err
 	}
 
@@ -78,10 +59,7 @@ func runProject(c *cli.Context, env app.Env) error {
 	// what was applied is saved.
 	defer app.CatchHangup(stop, cancel, env.Stdout, follow)()
 
-	hcfg := app.HandlerBase(c, env)
-	hcfg.Command = cfg.Handler
-	hcfg.Env = []string{"FOLD_ROLE=projection", "FOLD_ROOT=" + cm.Root.Dir, "FOLD_NAME=" + name}
-	pool := handler.NewPool(hcfg, 1)
+	pool := handler.NewPool(app.OwnHandler(app.HandlerBase(c, env), cm, "projection", name, cfg.Handler), 1)
 	defer pool.Close()
 
 	r := &projection.Runner{Out: env.Stdout, Follow: follow, Log: cm.Log}
@@ -112,35 +90,12 @@ func runProject(c *cli.Context, env app.Env) error {
 
 // exit closes the run as it ended and turns that into the exit status.
 func exit(err error, con *consumer.Consumer, applied int64, cm app.Common, name string) error {
-	res := consumer.Result{Records: applied, Clean: err == nil || errors.Is(err, context.Canceled)}
+	clean, out := app.RunExit(err)
 	var be *projection.BatchError
-	var ee *app.ExitError
-	var out error
-	switch {
-	case res.Clean, errors.Is(err, projection.ErrClosed):
-	case errors.As(err, &be):
+	if errors.As(err, &be) {
 		out = &app.ExitError{Code: app.ExitFailed, Message: fmt.Sprintf("projection %s: %v", record.Quote(name), be)}
-	case errors.As(err, &ee):
-		out = ee
-	default:
-		// The handler's initial state, or the root.
-		out = app.Fatal(err)
 	}
-	if out != nil {
-		res.Err = err
-	}
-	if con != nil {
-		if cerr := con.Close(res); cerr != nil && out == nil {
-			out = app.Fatal(cerr)
-		}
-	}
-	if out != nil {
-		return out
-	}
-	if s := cm.Report.Status(); s != app.ExitOK {
-		return app.Exit(s)
-	}
-	return nil
+	return app.EndRun(con, consumer.Result{Clean: clean, Records: applied}, err, out, cm.Report)
 }
 
 // show prints the saved state.

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -25,11 +22,9 @@ func runWatch(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
-	types := c.StringSlice("type")
-	for _, t := range types {
-		if err := store.CheckName("aggregate_type", t); err != nil {
-			return app.UsageError("--type: " + err.Error())
-		}
+	types, err := app.Types(c.StringSlice("type"))
+	if err != nil {
+		return err
 	}
 	if c.Bool("list") {
 		if c.IsSet("stream") || c.Bool("follow") || c.IsSet("checkpoint") || c.IsSet("poll") || c.IsSet("exec") {
@@ -115,31 +110,6 @@ func runWatch(c *cli.Context, env app.Env) error {
 // finish closes the consumer as the run ended and turns that into the
 // exit.
 func finish(con *consumer.Consumer, n int64, err error, cm app.Common) error {
-	res := consumer.Result{Records: n, Clean: err == nil || errors.Is(err, context.Canceled) || errors.Is(err, consumer.ErrLimit)}
-	var exit error
-	var ee *consumer.ExecError
-	switch {
-	case res.Clean, errors.Is(err, syscall.EPIPE):
-		// A clean stop, or a reader that went away: what it did not take
-		// was not confirmed.
-	case errors.As(err, &ee):
-		res.Err, exit = err, app.DeliveryExit(ee)
-	case errors.Is(err, store.ErrNoStream):
-		res.Err = err
-		exit = &app.ExitError{Code: app.ExitFailed, Message: err.Error(), Hint: "list the streams with fold-watch --list"}
-	default:
-		res.Err, exit = err, app.Fatal(err)
-	}
-	if con != nil {
-		if cerr := con.Close(res); cerr != nil && exit == nil {
-			exit = app.Fatal(cerr)
-		}
-	}
-	if exit != nil {
-		return exit
-	}
-	if s := cm.Report.Status(); s != app.ExitOK {
-		return app.Exit(s)
-	}
-	return nil
+	clean, exit := app.RunExit(err)
+	return app.EndRun(con, consumer.Result{Clean: clean, Records: n}, err, exit, cm.Report)
 }

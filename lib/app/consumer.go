@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"github.com/fold-es/fold/lib/exec"
 
 	"github.com/urfave/cli/v2"
@@ -11,6 +12,7 @@ import (
 	"github.com/fold-es/fold/lib/checkpoint"
 	"github.com/fold-es/fold/lib/consumer"
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
 )
 
 // LockFlags are the flags of a consumer's name lock: how long to wait for
@@ -182,4 +184,55 @@ func LockConsumer(ctx context.Context, cfg consumer.Config) (unlock func() error
 		return nil, ConsumerError(err, cfg)
 	}
 	return unlock, nil
+}
+
+// ConsumerName reads --name, which a consumer of kind requires.
+func ConsumerName(c *cli.Context, kind consumer.Kind) (string, error) {
+	name := c.String("name")
+	if name == "" {
+		return "", &ExitError{Code: ExitUsage, Message: "--name is required",
+			Hint: fmt.Sprintf("name the %s: its files are in %s/", kind.Title(), consumer.Dir(store.Root{Dir: "."}, kind, "NAME"))}
+	}
+	if err := store.CheckName("name", name); err != nil {
+		return "", UsageError("--name: " + err.Error())
+	}
+	return name, nil
+}
+
+// ConsumerConfig reads what every named consumer takes: --name,
+// --subscribe, --rebuild, --dry-run and the lock's flags (LockFlags).
+func ConsumerConfig(c *cli.Context, cm Common, kind consumer.Kind, saveEvery time.Duration) (cfg consumer.Config, err error) {
+	name, err := ConsumerName(c, kind)
+	if err != nil {
+		return cfg, err
+	}
+	cfg = consumer.Config{Dir: consumer.Dir(cm.Root, kind, name), Kind: kind, Name: name, SaveEvery: saveEvery, Log: cm.Log,
+		DryRun: c.Bool("dry-run")}
+	if err := ConsumerLock(c, &cfg); err != nil {
+		return cfg, err
+	}
+	if cfg.Subscribe, err = Subscriptions(c.StringSlice("subscribe")); err != nil {
+		return cfg, err
+	}
+	cfg.Rebuild, err = RebuildFlag(c)
+	return cfg, err
+}
+
+// Feed is where a consumer's records come from: --stdin, else the root,
+// with --follow and --poll.
+type Feed struct {
+	Stdin, Follow bool
+	Poll          time.Duration
+}
+
+// FeedFlags reads --stdin, --follow and --poll.
+func FeedFlags(c *cli.Context) (Feed, error) {
+	f := Feed{Stdin: c.Bool("stdin"), Follow: c.Bool("follow"), Poll: c.Duration("poll")}
+	if err := NonNegative(c, "poll"); err != nil {
+		return f, err
+	}
+	if c.IsSet("poll") && (!f.Follow || f.Stdin) {
+		return f, UsageError("--poll needs --follow and the root (not --stdin)")
+	}
+	return f, nil
 }

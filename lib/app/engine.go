@@ -22,6 +22,15 @@ func HandlerBase(c *cli.Context, env Env) handler.Config {
 	return cfg
 }
 
+// OwnHandler is the configuration of a consumer's own handler (a
+// projection's, a process manager's): base, with its command and the
+// environment the protocol gives it.
+func OwnHandler(base handler.Config, cm Common, role, name, command string) handler.Config {
+	base.Command = command
+	base.Env = append(base.Env, "FOLD_ROLE="+role, "FOLD_ROOT="+cm.Root.Dir, "FOLD_NAME="+name)
+	return base
+}
+
 // EngineFlags are the flags of the command bus, for the programs that run
 // commands: fold-exec, and fold-pm --dispatch and retry. Each program
 // defines --lock-timeout itself, since what it waits for differs.

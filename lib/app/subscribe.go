@@ -23,3 +23,13 @@ func Subscriptions(values []string) ([]string, error) {
 	}
 	return types, nil
 }
+
+// Types checks --type values: each must be an aggregate type.
+func Types(values []string) ([]string, error) {
+	for _, t := range values {
+		if err := store.CheckName("aggregate_type", t); err != nil {
+			return nil, UsageError("--type: " + err.Error())
+		}
+	}
+	return values, nil
+}

@@ -217,7 +217,7 @@ func (c *Consumer) checkHandler(fp Fingerprint) {
 	case IfChanged:
 		if c.note.BuiltWith.Command != "" {
 			if d := fp.Diff(c.note.BuiltWith); d != "" {
-				c.cfg.Log.Warn(fmt.Sprintf("%s %s: the handler changed since the last rebuild (%s): rebuilding", c.cfg.Kind.title(), record.Quote(c.cfg.Name), d))
+				c.cfg.Log.Warn(fmt.Sprintf("%s %s: the handler changed since the last rebuild (%s): rebuilding", c.cfg.Kind.Title(), record.Quote(c.cfg.Name), d))
 				c.rebuilt = true
 			}
 		}
@@ -227,7 +227,7 @@ func (c *Consumer) checkHandler(fp Fingerprint) {
 	// a listing still shows that the state was built with another.
 	if c.note.Handler.Command != "" {
 		if d := fp.Diff(c.note.Handler); d != "" {
-			c.cfg.Log.Warn(fmt.Sprintf("%s %s: the handler changed since the last run (%s); the state so far was made by the old one", c.cfg.Kind.title(), record.Quote(c.cfg.Name), d),
+			c.cfg.Log.Warn(fmt.Sprintf("%s %s: the handler changed since the last run (%s); the state so far was made by the old one", c.cfg.Kind.Title(), record.Quote(c.cfg.Name), d),
 				"hint", "--rebuild replays every record through the new handler; --rebuild=auto does so whenever it changes")
 		}
 	}
@@ -241,7 +241,7 @@ func (c *Consumer) dropPending() error {
 	if _, err := os.Stat(path); err != nil {
 		return nil
 	}
-	c.cfg.Log.Warn(fmt.Sprintf("%s %s: what an earlier run delivered was never confirmed: delivering it again", c.cfg.Kind.title(), record.Quote(c.cfg.Name)),
+	c.cfg.Log.Warn(fmt.Sprintf("%s %s: what an earlier run delivered was never confirmed: delivering it again", c.cfg.Kind.Title(), record.Quote(c.cfg.Name)),
 		"hint", c.cfg.Kind.commitHint(c.cfg.Name))
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("drop the unconfirmed delivery: %w", err)
@@ -306,7 +306,7 @@ func (c *Consumer) Close(res Result) error {
 	var err error
 	if d, ok := c.cfg.Out.(interface{ Drained() error }); ok && c.cfg.Mode == Pending && res.Clean {
 		if derr := d.Drained(); derr != nil {
-			c.cfg.Log.Warn(fmt.Sprintf("%s %s: %v: what was delivered is not confirmed", c.cfg.Kind.title(), record.Quote(c.cfg.Name), derr))
+			c.cfg.Log.Warn(fmt.Sprintf("%s %s: %v: what was delivered is not confirmed", c.cfg.Kind.Title(), record.Quote(c.cfg.Name), derr))
 			res.Clean, res.Err = false, derr
 		}
 	}
@@ -360,7 +360,7 @@ func Commit(ctx context.Context, cfg Config) error {
 	f := checkpoint.At(cfg.Dir)
 	pending := filepath.Join(cfg.Dir, PendingFile)
 	if _, err := os.Stat(pending); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%s %s: %w: no run delivered anything since the last confirmation, or the last run did not finish", cfg.Kind.title(), record.Quote(cfg.Name), ErrNothingPending)
+		return fmt.Errorf("%s %s: %w: no run delivered anything since the last confirmation, or the last run did not finish", cfg.Kind.Title(), record.Quote(cfg.Name), ErrNothingPending)
 	}
 	if err := os.Rename(pending, f.Path); err != nil {
 		return fmt.Errorf("confirm the delivery: %w", err)
@@ -376,8 +376,8 @@ func Commit(ctx context.Context, cfg Config) error {
 	return writeNote(cfg.Dir, note)
 }
 
-// title names the kind in messages.
-func (k Kind) title() string {
+// Title names the kind in messages.
+func (k Kind) Title() string {
 	switch k {
 	case Projection:
 		return "projection"
@@ -411,11 +411,11 @@ func Lock(ctx context.Context, cfg Config) (unlock func() error, err error) {
 	case err == nil:
 		return unlock, nil
 	case cfg.SkipIfBusy && errors.Is(err, ErrBusy):
-		return nil, fmt.Errorf("%s %s: %w", cfg.Kind.title(), record.Quote(cfg.Name), ErrSkipped)
+		return nil, fmt.Errorf("%s %s: %w", cfg.Kind.Title(), record.Quote(cfg.Name), ErrSkipped)
 	case errors.Is(err, ErrBusy):
-		return nil, fmt.Errorf("%s %s is in use: %w", cfg.Kind.title(), record.Quote(cfg.Name), err)
+		return nil, fmt.Errorf("%s %s is in use: %w", cfg.Kind.Title(), record.Quote(cfg.Name), err)
 	}
-	return nil, fmt.Errorf("%s %s: %w", cfg.Kind.title(), record.Quote(cfg.Name), err)
+	return nil, fmt.Errorf("%s %s: %w", cfg.Kind.Title(), record.Quote(cfg.Name), err)
 }
 
 // Saved reads the checkpoint in dir without taking the lock (what

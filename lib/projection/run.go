@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"syscall"
 
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/watch"
@@ -23,9 +22,6 @@ type Saver interface {
 
 // maxRebuilds stops a run whose streams keep being rewritten under it.
 const maxRebuilds = 5
-
-// ErrClosed ends a run whose stdout reader went away: a clean stop.
-var ErrClosed = errors.New("stdout closed")
 
 // BatchError is a batch the handler failed on; it was not applied.
 type BatchError struct {
@@ -221,10 +217,7 @@ func (r *Runner) print() error {
 }
 
 func outputError(err error) error {
-	if errors.Is(err, syscall.EPIPE) {
-		return ErrClosed
-	}
-	return fmt.Errorf("write state: %w", err)
+	return fmt.Errorf("write state: %w", err) // EPIPE: the reader went away
 }
 
 // finish ends the run: on a normal end the state is printed (and saved).

@@ -1,0 +1,132 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fold-es/fold/lib/exec"
+	"github.com/fold-es/fold/lib/pm"
+	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
+)
+
+// Commands is one fold-exec run: input lines through the engine, event
+// records out, failures reported (and kept in --rejects).
+type Commands struct {
+	Engine   *exec.Engine
+	Defaults record.EnvelopeDefaults
+	Inject   bool        // lines are events to append, not commands
+	Rejects  *pm.Letters // where failed lines are kept; nil: nowhere
+	Report   *Reporter
+}
+
+// Run reads in line by line until it ends or stop is done, finishing the
+// lines in hand (handler calls run under work, which a stop does not
+// cancel), and writes the records of each line to out in input order. It
+// returns the run's exit.
+func (r *Commands) Run(stop, work context.Context, cancel func(), in io.Reader, out io.Writer) error {
+	w := bufio.NewWriterSize(out, 64<<10)
+	var buf []byte
+	var letters []record.DeadLetter
+	fatal := false
+	submit := func(line []byte) *exec.Pending {
+		if r.Inject {
+			in, ev, err := record.ParseInject(line, r.Defaults)
+			if err != nil {
+				return exec.Done(exec.AsFailure(err, exec.KindInvalid))
+			}
+			return r.Engine.Inject(work, record.StreamID{Type: in.AggregateType, ID: in.InstanceID}, ev)
+		}
+		e, err := record.ParseEnvelope(line, r.Defaults)
+		if err != nil {
+			return exec.Done(exec.AsFailure(err, exec.KindInvalid))
+		}
+		return r.Engine.Submit(work, e)
+	}
+	emit := func(o exec.Outcome) error {
+		if f := o.Result.Failure; f != nil {
+			// A failure kept in --rejects is handled, as a dead letter is:
+			// it is reported, but does not fail the run, so that
+			// `fold-pm | fold-exec --rejects F && fold-pm --commit` moves on.
+			kept := r.Rejects != nil && f.Kind != exec.KindDuplicate && !f.Kind.Fatal()
+			r.Report.Report(Failure{
+				Line: o.Line, Kind: string(f.Kind), Message: f.Error(), Input: o.Input, Retryable: f.Kind.Retryable(),
+				Counts: f.Kind != exec.KindDuplicate && (!kept || f.Kind.Retryable()), Fatal: f.Kind.Fatal(), Note: f.Kind == exec.KindDuplicate,
+			})
+			if kept {
+				letters = append(letters, record.DeadLetter{Envelope: o.Input, Error: f.Error(), Ts: time.Now().Unix()})
+			}
+			if f.Kind.Fatal() {
+				fatal = true
+				cancel()
+			}
+			return nil
+		}
+		for _, rec := range o.Result.Records {
+			buf = append(record.AppendRecord(buf[:0], rec), '\n')
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	flush := func() error {
+		if r.Rejects != nil {
+			if err := r.Rejects.Append(letters); err != nil {
+				return Fatal(err)
+			}
+			clear(letters)
+			letters = letters[:0]
+		}
+		return w.Flush()
+	}
+	err := exec.Pipe(stop, in, submit, emit, flush)
+	if cerr := r.Engine.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		if ee, ok := errors.AsType[*ExitError](err); ok {
+			return ee
+		}
+		return OutputError(fmt.Errorf("read input: %w", err))
+	case fatal:
+		return Exit(ExitFatal)
+	}
+	if s := r.Report.Status(); s != ExitOK {
+		return Exit(s)
+	}
+	return nil
+}
+
+// Routes reads --handler (TYPE=CMD, repeatable, or one bare CMD) and
+// --type into routes by aggregate type.
+func Routes(c *cli.Context) (exec.Routes, error) {
+	r, untyped, err := exec.ParseRoutes(c.StringSlice("handler"))
+	if err != nil {
+		return nil, UsageError(err.Error())
+	}
+	switch t := c.String("type"); {
+	case len(untyped) > 1:
+		return nil, UsageError(fmt.Sprintf("--handler %s: more than one handler without a type", record.Quote(untyped[1])))
+	case len(untyped) == 1 && t == "" && !c.IsSet("type"):
+		return nil, &ExitError{Code: ExitUsage,
+			Message: fmt.Sprintf("--handler %s has no aggregate type", record.Quote(untyped[0])),
+			Hint:    "give --type T, or write --handler T=CMD"}
+	case len(untyped) == 1:
+		if err := store.CheckName("aggregate_type", t); err != nil {
+			return nil, UsageError("--type: " + err.Error())
+		}
+		if _, dup := r[t]; dup {
+			return nil, UsageError(fmt.Sprintf("--handler: aggregate_type %s has two handlers", record.Quote(t)))
+		}
+		r[t] = untyped[0]
+	}
+	return r, nil
+}
