@@ -152,18 +152,25 @@ func (s *stream) refreshLocked(ctx context.Context) error {
 }
 
 // loadSnapshot starts the cache from the snapshot when it matches lg, the
-// stream's log.
+// stream's log: the line ending at its offset has its hash, and the log
+// holds as many lines up to there as its version says (eventfold-es's
+// snapshots have none: it is taken from the count). Anything else is
+// ignored with a warning, and the log replayed: a snapshot is a cache,
+// and a wrong one would give every later command a wrong version.
 func (s *stream) loadSnapshot(lg store.Log) error {
 	if s.pool == nil {
 		return nil
 	}
 	snap, err := s.e.cfg.Store.LoadSnapshot(s.id)
+	if err == nil && snap != nil {
+		err = snap.Check() // a backend may hand over what it did not parse
+	}
 	if err != nil {
-		s.e.cfg.Log.Warn("ignoring unreadable snapshot; replaying the log", "stream", s.id.String(), "err", err)
+		s.e.cfg.Log.Warn("ignoring invalid snapshot; replaying the log", "stream", s.id.String(), "err", err)
 		return nil
 	}
-	if snap == nil {
-		return nil
+	if snap == nil || snap.Offset == 0 {
+		return nil // none, or one of the empty log: nothing to skip
 	}
 	t := eventlog.Tail{Offset: snap.Offset, Hash: snap.Hash, LastStart: -1}
 	c, err := lg.Check(&t)
@@ -171,13 +178,16 @@ func (s *stream) loadSnapshot(lg store.Log) error {
 		return fmt.Errorf("read %s: %w", lg.Name(), err)
 	}
 	if c != eventlog.Same && c != eventlog.More {
-		s.e.cfg.Log.Warn("ignoring snapshot that does not match the log; replaying", "stream", s.id.String(), "offset", snap.Offset)
+		s.e.cfg.Log.Warn("ignoring snapshot that does not match the log; replaying", "stream", s.id.String(), "offset", snap.Offset, "hash", snap.Hash)
 		return nil
 	}
-	if snap.Version != nil {
-		t.Version = *snap.Version
-	} else if err := lg.Count(&t); err != nil {
+	if err := lg.Count(&t); err != nil {
 		return fmt.Errorf("read %s: %w", lg.Name(), err)
+	}
+	if snap.Version != nil && *snap.Version != t.Version {
+		s.e.cfg.Log.Warn("ignoring snapshot whose version does not match the log; replaying", "stream", s.id.String(),
+			"offset", snap.Offset, "version", *snap.Version, "lines", t.Version)
+		return nil
 	}
 	s.tail, s.state, s.snapVer = t, snap.State, t.Version
 	return nil
