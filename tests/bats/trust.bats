@@ -62,3 +62,112 @@ put_snapshot() {
 	run value_of a
 	assert_output 4
 }
+
+# --- invalid UTF-8 in ids -------------------------------------------------------
+
+@test "utf-8: an id that is not UTF-8 is invalid_input; no stream is created" {
+	printf '{"aggregate_type":"counter","instance_id":"a\xffb","command":{"type":"Increment"}}\n' >in.jsonl
+	envelope ok Increment >>in.jsonl
+	printf '{"aggregate_type":"counter","instance_id":"a\\ud800b","command":{"type":"Increment"}}\n' >>in.jsonl
+	run --separate-stderr exec_counter --errors json <in.jsonl
+	assert_failure 1
+	[[ $(jq -r .instance_id <<<"$output") == ok ]]
+	run jq -r '"\(.line) \(.kind) \(.message)"' <<<"$stderr"
+	assert_line -n 0 '1 invalid_input instance_id "a\xffb" is not UTF-8'
+	assert_line -n 1 -p '3 invalid_input \ud800 is a lone surrogate'
+	run ls "$ROOT/streams/counter"
+	assert_output ok
+	# --inject refuses it the same way
+	printf '{"aggregate_type":"counter","instance_id":"a\xffb","event":{"type":"Incremented","data":null,"ts":1}}\n' >in.jsonl
+	run --separate-stderr fold-exec --inject <in.jsonl
+	assert_failure 1
+	assert_stderr -p 'error: line 1: instance_id "a\xffb" is not UTF-8'
+	run ls "$ROOT/streams/counter"
+	assert_output ok
+}
+
+@test "utf-8: fold-project --stdin refuses a record whose stream key is not UTF-8" {
+	inc a 2
+	fold-watch >good.jsonl
+	{
+		head -1 good.jsonl
+		head -1 good.jsonl | sed 's/"instance_id":"a"/"instance_id":"a\xff"/'
+		tail -1 good.jsonl
+	} >in.jsonl
+	run --separate-stderr fold-project --name totals --subscribe counter \
+		--handler "jq --unbuffered -c -f $(sq "$REPO/examples/counter/total_counter.jq")" --stdin <in.jsonl
+	assert_failure 1
+	assert_output '{"total_increments":2,"total_decrements":0,"total_resets":0}'
+	assert_stderr_line -n 0 -p 'fold-project: error: line 2: instance_id "a\xff" is not UTF-8'
+	run jq -c '.cursors | keys' "$ROOT/projections/totals/checkpoint.json"
+	assert_output '["counter/a"]'
+}
+
+# --- records whose event is not an object ----------------------------------------
+
+@test "stdin records: an event that is not an object is one failed line, named, for fold-project and fold-pm" {
+	inc a 2
+	fold-watch >good.jsonl
+	{
+		head -1 good.jsonl
+		head -1 good.jsonl | jq -c '.event = "Incremented" | .version = 7 | .offset = 999'
+		tail -1 good.jsonl
+	} >in.jsonl
+	run --separate-stderr fold-project --name totals --subscribe counter \
+		--handler "jq --unbuffered -c -f $(sq "$REPO/examples/counter/total_counter.jq")" --stdin <in.jsonl
+	assert_failure 1
+	assert_output '{"total_increments":2,"total_decrements":0,"total_resets":0}'
+	assert_stderr_line -n 0 'fold-project: error: line 2: event "Incremented" is not a JSON object'
+
+	# a jq process manager is never handed it (it would wait out the
+	# whole --handler-timeout): the line fails at once
+	run --separate-stderr fold-pm --name p --subscribe counter --handler-timeout 3s \
+		--handler "jq --unbuffered -c -f $(sq "$REPO/examples/saga/fulfil.jq")" --stdin <in.jsonl
+	assert_failure 1
+	assert_stderr_line -n 0 'fold-pm: error: line 2: event "Incremented" is not a JSON object'
+}
+
+# --- compatibility, byte for byte --------------------------------------------------
+
+@test "--inject refuses a negative ts: eventfold-es cannot read it" {
+	{
+		echo '{"aggregate_type":"counter","instance_id":"a","event":{"type":"Incremented","data":null,"ts":-5}}'
+		echo '{"aggregate_type":"counter","instance_id":"a","event":{"type":"Incremented","data":null,"ts":5}}'
+	} >in.jsonl
+	run --separate-stderr fold-exec --inject --errors json <in.jsonl
+	assert_failure 1
+	run jq -r '[.line, .kind, .message] | @tsv' <<<"$stderr"
+	assert_output $'1\tinvalid_input\tevent ts -5 is negative: eventfold-es cannot read a stream holding it'
+	run jq -c '[.ts]' "$(log_file counter a)"
+	assert_output '[5]'
+}
+
+@test "a relayed event's line is byte-identical to its source, U+2028 and U+2029 included" {
+	local ls=$'\u2028' ps=$'\u2029'
+	# the source: lines as eventfold-es (serde_json) writes them, with the
+	# two separators raw in type, id and actor, and other escapes
+	mkdir -p "$ROOT/streams/counter/a"
+	{
+		printf '{"type":"Incre%smented","data":{"note":"x%sy\\n\\u0001"},"ts":1764446400,"id":"id%s1","actor":"al%sice"}\n' "$ls" "$ps" "$ls" "$ps"
+		printf '{"type":"Incremented","data":null,"ts":1764446401,"id":"id-2","actor":"bob","meta":{"correlation_id":"c%s"}}\n' "$ls"
+	} >"$ROOT/streams/counter/a/app.jsonl"
+	fold-watch >records.jsonl
+	run --separate-stderr fold-exec --inject --root other <records.jsonl
+	assert_success
+	cmp "$ROOT/streams/counter/a/app.jsonl" other/streams/counter/a/app.jsonl
+	# so the relayed records carry the source's hashes and offsets
+	run diff <(jq -c '[.offset, .hash]' records.jsonl) <(jq -c '[.offset, .hash]' <<<"$output")
+	assert_success
+	# a second relay finds the ids there and appends nothing
+	run --separate-stderr fold-exec --inject --root other <records.jsonl
+	assert_success
+	cmp "$ROOT/streams/counter/a/app.jsonl" other/streams/counter/a/app.jsonl
+}
+
+@test "events fold writes keep U+2028 and U+2029 raw, as eventfold-es does" {
+	local ls=$'\u2028'
+	envelope a Increment "\"context\":{\"actor\":\"al${ls}ice\",\"correlation_id\":\"c${ls}\"}" | exec_counter >/dev/null
+	run grep -c "al${ls}ice\".*c${ls}\"" "$(log_file counter a)"
+	assert_output 1
+	refute grep -q 'u2028' "$(log_file counter a)"
+}
