@@ -41,6 +41,9 @@ func routes(c *cli.Context) (exec.Routes, error) {
 }
 
 func runExec(c *cli.Context, env app.Env) error {
+	if err := app.CheckDurations(c); err != nil {
+		return err
+	}
 	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err
@@ -152,6 +155,9 @@ func runExec(c *cli.Context, env app.Env) error {
 }
 
 func runState(c *cli.Context, env app.Env) error {
+	if err := app.CheckDurations(c); err != nil {
+		return err
+	}
 	cm, err := app.ParseCommon(c, env)
 	if err != nil {
 		return err

@@ -17,6 +17,9 @@ import (
 // pmArgs reads the common flags and --name of a subcommand about an
 // existing process manager.
 func pmArgs(c *cli.Context, env app.Env) (app.Common, string, error) {
+	if err := app.CheckDurations(c); err != nil {
+		return app.Common{}, "", err
+	}
 	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return cm, "", err

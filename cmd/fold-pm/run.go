@@ -108,6 +108,9 @@ func pmName(c *cli.Context) (string, error) {
 }
 
 func runPM(c *cli.Context, env app.Env) error {
+	if err := app.CheckDurations(c); err != nil {
+		return err
+	}
 	o, err := parseOptions(c)
 	if err != nil {
 		return err

@@ -21,6 +21,9 @@ import (
 )
 
 func runProject(c *cli.Context, env app.Env) error {
+	if err := app.CheckDurations(c); err != nil {
+		return err
+	}
 	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err

@@ -23,6 +23,9 @@ import (
 const saveEvery = time.Second
 
 func runWatch(c *cli.Context, env app.Env) error {
+	if err := app.CheckDurations(c); err != nil {
+		return err
+	}
 	cm, err := app.ParseCommonNoArgs(c, env)
 	if err != nil {
 		return err

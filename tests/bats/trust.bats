@@ -171,3 +171,36 @@ put_snapshot() {
 	assert_output 1
 	refute grep -q 'u2028' "$(log_file counter a)"
 }
+
+# --- negative durations ---------------------------------------------------------------
+
+@test "a negative duration is a usage error naming the flag and value, in every program" {
+	local h="jq --unbuffered -c -f $(sq "$REPO/examples/counter/counter.jq")"
+	local -a runs=(
+		"fold-exec --handler counter=cat --lock-timeout -5s"
+		"fold-exec --handler counter=cat --handler-timeout -1ms"
+		"fold-exec --handler counter=cat --idle-timeout -2m0s"
+		"fold-exec state --handler counter=cat --handler-timeout -1s counter a"
+		"fold-exec --handler-timeout -1s state --handler counter=cat counter a"
+		"fold-watch --follow --poll -1s"
+		"fold-watch --checkpoint c --lock-timeout -5s"
+		"fold-project --name p --handler cat --follow --poll -1s"
+		"fold-project --name p --handler cat --lock-timeout -3s"
+		"fold-project --name p --handler cat --handler-timeout -3s"
+		"fold-pm --name p --handler cat --follow --poll -1s"
+		"fold-pm --name p --handler cat --lock-timeout -5s"
+		"fold-pm --name p --handler cat --dispatch --handler counter=cat --idle-timeout -1s"
+		"fold-pm retry --name p --handler counter=cat --lock-timeout -5s"
+	)
+	local r flag value
+	for r in "${runs[@]}"; do
+		run --separate-stderr $r </dev/null
+		[[ $status -eq 2 ]] || fail "$r: exit $status, want 2 ($stderr)"
+		# the flag and value named are the last negative ones on the line
+		flag=$(grep -oE -- '--[a-z-]+ -[0-9][0-9a-z]*' <<<"$r" | tail -1)
+		value=${flag#* }
+		assert_stderr_line -n 0 "${r%% *}: error: ${flag% *} $value is negative"
+		assert_stderr_line -n 1 -p "hint: give a length of time"
+	done
+	[[ ! -e $ROOT ]]
+}
