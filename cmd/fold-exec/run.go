@@ -134,7 +134,7 @@ func runExec(c *cli.Context, env app.Env) error {
 		}
 		return out.Flush()
 	}
-	err = exec.Pipe(stop, env.Stdin, submit, emit, flush)
+	err = exec.Pipe(stop, env.Stdin, record.MaxLine(cm.MaxEvent), submit, emit, flush)
 	if cerr := eng.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

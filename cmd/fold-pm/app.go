@@ -47,6 +47,7 @@ func runFlags(lockUsage string) []cli.Flag {
 	flags := []cli.Flag{
 		&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "fail a request the handler has not answered in this long"},
 		&cli.DurationFlag{Name: "lock-timeout", Value: exec.DefaultLockTimeout, Usage: lockUsage},
+		app.MaxEventSizeFlag(),
 	}
 	return append(flags, app.EngineFlags()...)
 }

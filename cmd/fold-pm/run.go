@@ -205,7 +205,7 @@ func lock(stop context.Context, ck checkpoint.File, name string, c *cli.Context)
 // append may be ones it reacts to: a saga runs to its end in one run.
 func react(stop context.Context, m *pm.Manager, o options, cm app.Common, env app.Env, c *cli.Context, disp *pm.Dispatcher) error {
 	if o.fromStdin {
-		return m.Run(stop, watch.Lines(env.Stdin, 0, cm.Report.BadLine))
+		return m.Run(stop, watch.Lines(env.Stdin, 0, record.MaxLine(cm.MaxEvent), cm.Report.BadLine))
 	}
 	src := &watch.Source{Store: cm.Store, Types: o.types, Poll: c.Duration("poll"), Log: cm.Log,
 		OnCorrupt: cm.Report.Corrupt}

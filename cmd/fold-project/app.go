@@ -48,6 +48,7 @@ func newApp(env app.Env) *cli.App {
 		&cli.BoolFlag{Name: "show", Usage: "print the saved state and exit (needs only --name)"},
 		&cli.DurationFlag{Name: "lock-timeout", Value: 10 * time.Second, Usage: "wait this long for a run of the same name to end"},
 		&cli.IntFlag{Name: "batch", Value: watch.DefaultMaxBatch, Usage: "records per handler request, at most"},
+		app.MaxEventSizeFlag(),
 	)
 	return &cli.App{
 		Usage:                     "fold event records into a read model with a projection handler",

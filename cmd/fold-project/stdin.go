@@ -14,7 +14,7 @@ import (
 // is waiting, up to max records; a line that is not a record is reported
 // by number and skipped.
 func (r *runner) fromStdin(stop context.Context, in io.Reader, types []string, max int) error {
-	feed := watch.Lines(in, max, r.cm.Report.BadLine)
+	feed := watch.Lines(in, max, record.MaxLine(r.cm.MaxEvent), r.cm.Report.BadLine)
 	var recs []record.Record
 	return feed(stop, nil, func(b watch.Batch) error {
 		recs = recs[:0]

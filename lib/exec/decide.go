@@ -65,11 +65,16 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	lines := make([][]byte, 0, len(ans.Events))
 	recs := make([]record.Record, 0, len(ans.Events))
 	ids := make([]string, 0, len(ans.Events))
-	for _, out := range ans.Events {
+	for i, out := range ans.Events {
 		ids = append(ids, uuid.NewString())
-		lines = append(lines, record.AppendEvent(nil, record.Event{
+		line := record.AppendEvent(nil, record.Event{
 			Type: out.Type, Data: out.Data, Ts: now, ID: ids[len(ids)-1], Actor: env.Context.Actor, Meta: meta,
-		}))
+		})
+		if tl := record.CheckEventSize(line, s.e.cfg.MaxEvent); tl != nil {
+			tl.What = fmt.Sprintf("handle on %s: event %d of %d (%s)", s.id, i+1, len(ans.Events), record.Quote(out.Type))
+			return nil, &Failure{Kind: KindHandlerFailed, Err: tl}
+		}
+		lines = append(lines, line)
 	}
 	state := ans.State
 	if state == nil {
@@ -118,6 +123,9 @@ func (s *stream) injectOne(j *job) ([]record.Record, *Failure) {
 			ev.Ts = s.e.cfg.Now().Unix()
 		}
 		line = record.AppendEvent(nil, ev)
+	}
+	if tl := record.CheckEventSize(line, s.e.cfg.MaxEvent); tl != nil {
+		return nil, &Failure{Kind: KindInvalid, Err: tl}
 	}
 	if s.hasState() {
 		st, err := s.apply(j.ctx, [][]byte{line})

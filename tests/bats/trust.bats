@@ -204,3 +204,108 @@ put_snapshot() {
 	done
 	[[ ! -e $ROOT ]]
 }
+
+# --- the maximum event size --------------------------------------------------------------
+
+# BIG_JQ: a handler whose Big command makes one event with n bytes of data.
+big_handler() {
+	cat >big.jq <<-'JQ'
+		if .op == "handle" then {events: [{type: "Big", data: ("x" * .command.n)}], state: null}
+		else {state: null} end
+	JQ
+	BIG_JQ="jq --unbuffered -c -f big.jq"
+}
+
+big() { printf '{"aggregate_type":"big","instance_id":"%s","command":{"type":"Big","n":%d}}\n' "$1" "$2"; }
+
+@test "max event size: a handler's event over the limit is handler_failed, naming its size and the limit" {
+	big_handler
+	{
+		big a 100
+		big a 2000000
+		big a 10
+	} >in.jsonl
+	run --separate-stderr fold-exec --handler big="$BIG_JQ" --errors json <in.jsonl
+	assert_failure 1
+	run jq -c '[.instance_id, .version]' <<<"$output"
+	assert_output $'["a",1]\n["a",2]'
+	run jq -r '"\(.line) \(.kind) \(.message)"' <<<"$stderr"
+	assert_output '2 handler_failed handle on big/a: event 1 of 1 ("Big") is 2000084 bytes, over the 1048576-byte limit (--max-event-size 1MiB)'
+	[[ $(log_lines big a) -eq 2 ]]
+	# raised, it is appended
+	run --separate-stderr fold-exec --handler big="$BIG_JQ" --max-event-size 2MiB < <(big a 2000000)
+	assert_success
+	[[ $(jq -r .version <<<"$output") -eq 3 ]]
+}
+
+@test "max event size: --inject refuses an event over it (invalid_input), and a line over the input limit is one failed line" {
+	{
+		jq -nc '{aggregate_type: "t", instance_id: "i", event: {type: "X", data: "small", ts: 1}}'
+		jq -nc '{aggregate_type: "t", instance_id: "i", event: {type: "X", data: ("y" * 1048600), ts: 1}}'
+		jq -nc '{aggregate_type: "t", instance_id: "i", event: {type: "X", data: ("y" * 3000000), ts: 1}}'
+		jq -nc '{aggregate_type: "t", instance_id: "i", event: {type: "X", data: "after", ts: 2}}'
+	} >in.jsonl
+	run --separate-stderr fold-exec --inject --errors json <in.jsonl
+	assert_failure 1
+	run jq -r '.event.data' <<<"$output"
+	assert_output $'small\nafter'
+	run jq -r '"\(.line) \(.kind) \(.message)"' <<<"$stderr"
+	assert_line -n 0 '2 invalid_input event is 1048629 bytes, over the 1048576-byte limit (--max-event-size 1MiB)'
+	assert_line -n 1 '3 invalid_input line is 3000078 bytes, over the 1052672-byte limit (--max-event-size 1MiB + 4KiB for a record around it)'
+	# the failed line's input is its start, not 3 MB
+	[[ $(jq -r 'select(.line == 3) | .input | length' <<<"$stderr") -eq 64 ]]
+}
+
+@test "max event size: a command line over the input limit fails alone; the run goes on (exit 1, not 3)" {
+	{
+		envelope a Increment
+		jq -nc '{aggregate_type: "counter", instance_id: "a", command: {type: "Increment", pad: ("p" * 2000000)}}'
+		envelope a Increment
+	} >in.jsonl
+	run --separate-stderr exec_counter <in.jsonl
+	assert_failure 1
+	run jq -c .version <<<"$output"
+	assert_output $'1\n2'
+	assert_stderr 'fold-exec: error: line 2: line is 2000086 bytes, over the 1052672-byte limit (--max-event-size 1MiB + 4KiB for a record around it)'
+}
+
+@test "max event size: fold-watch | fold-project --stdin and fold-pm --stdin read what fold-exec writes, raised alike on both ends" {
+	big_handler
+	{
+		big a 10
+		big a 1048000
+		big a 2000000
+		big a 20
+	} | fold-exec --handler big="$BIG_JQ" --max-event-size 2MiB >/dev/null
+	local count='jq --unbuffered -c "{state: ((.state // 0) + (.records | length))}"'
+	# the largest event the default allows comes through a pipe whole
+	fold-watch >records.jsonl
+	[[ $(sed -n 2p records.jsonl | wc -c) -gt 1048000 ]]
+	# with the default limit the 2 MB one is one failed line, named
+	run --separate-stderr fold-project --stdin --name p --handler "$count" <records.jsonl
+	assert_failure 1
+	assert_output 3
+	assert_stderr -p 'fold-project: error: line 3: line is 2000'
+	assert_stderr -p 'bytes, over the 1052672-byte limit (--max-event-size 1MiB + 4KiB'
+	run --separate-stderr fold-pm --stdin --name m --subscribe big --handler 'jq --unbuffered -c "{state: null, commands: []}"' <records.jsonl
+	assert_failure 1
+	assert_stderr -p 'fold-pm: error: line 3: line is 2000'
+	# raised as on the writing end, all four are read
+	run --separate-stderr fold-project --stdin --name q --max-event-size 2MiB --handler "$count" <records.jsonl
+	assert_success
+	assert_output 4
+	run --separate-stderr fold-pm --stdin --name n --subscribe big --max-event-size 2MiB --handler 'jq --unbuffered -c "{state: null, commands: []}"' <records.jsonl
+	assert_success
+}
+
+@test "max event size: out of range or not a size is a usage error" {
+	local p
+	for p in "fold-exec --handler counter=cat" "fold-project --name p --handler cat" "fold-pm --name p --subscribe t --handler cat"; do
+		run --separate-stderr $p --max-event-size 64MiB </dev/null
+		assert_failure 2
+		assert_stderr_line -n 0 "${p%% *}: error: --max-event-size \"64MiB\" is not between 1KiB and 16MiB"
+		run --separate-stderr $p --max-event-size lots </dev/null
+		assert_failure 2
+		assert_stderr_line -n 0 -p '--max-event-size: "lots" is not a size'
+	done
+}
