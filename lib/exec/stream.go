@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/handler"
@@ -27,6 +28,8 @@ type stream struct {
 
 	cmdIDs map[string]struct{} // command_ids in the log, built on first need
 	evIDs  map[string]struct{} // event ids in the log, built on first need
+
+	otherSeen time.Time // when another process was last seen writing (turns.go)
 
 	pendingLines []byte  // decided event lines not yet appended
 	eager        *syncer // with --sync each under the lock: lines are written as decided
@@ -137,11 +140,13 @@ func (s *stream) refreshLocked(ctx context.Context) error {
 		case eventlog.Same:
 			return nil
 		case eventlog.More:
+			s.sawOther()
 			return s.catchUpLocked(ctx)
 		}
 	}
 	if s.loaded {
 		s.e.cfg.Log.Info("log changed under the cache; reloading", "stream", s.id.String())
+		s.sawOther()
 	}
 	s.reset()
 	if err := s.loadSnapshot(s.w); err != nil {

@@ -309,3 +309,74 @@ big() { printf '{"aggregate_type":"big","instance_id":"%s","command":{"type":"Bi
 		assert_stderr_line -n 0 -p '--max-event-size: "lots" is not a size'
 	done
 }
+
+# --- --sync each: prompt records, fair turns ------------------------------------------
+
+@test "--sync each: a command's record goes out once its own sync is done, not after its batch" {
+	# A handler whose WaitFor command waits until a file exists; the
+	# reader of fold-exec's output makes the file when it sees the record
+	# of the command before: both are in one batch, so only a writer that
+	# prints each record as soon as it is durable gets there.
+	cat >wait.sh <<-'SH'
+		while IFS= read -r req; do
+			f=$(printf '%s\n' "$req" | jq -r 'if .op == "handle" and .command.type == "WaitFor" then .command.file else "" end')
+			if [ -n "$f" ]; then while [ ! -e "$f" ]; do sleep 0.01; done; fi
+			printf '%s\n' "$req" | jq -c 'if .op == "handle" then {events: [{type: "Done"}], state: null} else {state: null} end'
+		done
+	SH
+	# (the stream exists first: a new stream's first batch is decided
+	# whole before its log is created)
+	envelope w Go | fold-exec --handler counter="sh wait.sh" >/dev/null
+	{
+		for n in 2 3 4 5 6; do envelope w Go; done
+		envelope w WaitFor | jq -c --arg f "$PWD/go" '.command.file = $f'
+	} >in.jsonl
+	run --separate-stderr bash -c 'set -o pipefail
+		fold-exec --handler counter="sh wait.sh" --sync each --handler-timeout 10s <in.jsonl |
+			while IFS= read -r rec; do
+				printf "%s\n" "$rec" >>seen.jsonl
+				if [ "$(printf "%s\n" "$rec" | jq .version)" = 6 ]; then touch go; fi
+			done'
+	assert_success
+	refute_stderr
+	[[ -e go ]]
+	run jq -c '[.version, .event.type]' seen.jsonl
+	assert_output - <<-'EOF'
+		[2,"Done"]
+		[3,"Done"]
+		[4,"Done"]
+		[5,"Done"]
+		[6,"Done"]
+		[7,"Done"]
+	EOF
+}
+
+@test "--sync each: 8 writers of one instance take turns: no lock_timeout under the default --lock-timeout" {
+	# Each command takes its handler 10 ms, so each writer's queue is
+	# 1.5 s of work and the eight queues together more than the 10 s a
+	# writer waits for the lock: a writer that kept the lock for its
+	# whole queue would make the last ones time out.
+	cat >slow.sh <<-'SH'
+		while IFS= read -r req; do
+			case $req in
+			*'"op":"handle"'*) sleep 0.01; echo '{"events":[{"type":"Incremented"}],"state":null}' ;;
+			*) echo '{"state":null}' ;;
+			esac
+		done
+	SH
+	envelopes x Increment 150 >in.jsonl
+	local k
+	for k in 1 2 3 4 5 6 7 8; do
+		fold-exec --handler counter="sh slow.sh" --sync each --errors json <in.jsonl >"out$k" 2>"err$k" 3>&- &
+		track $!
+	done
+	local failed=0
+	for k in "${TRACKED[@]}"; do wait "$k" || failed=$?; done
+	cat err* >errs
+	run jq -r .kind errs
+	refute_output -p lock_timeout
+	[[ $failed -eq 0 ]] || fail "a writer exited $failed: $(head -3 errs)"
+	[[ $(cat out* | wc -l) -eq 1200 ]]
+	[[ $(check_log counter x) -eq 1200 ]]
+	cat out* | check_records
+}
