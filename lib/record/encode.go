@@ -18,9 +18,9 @@ func AppendRecord(dst []byte, r Record) []byte {
 	dst = strconv.AppendUint(dst, r.Version, 10)
 	dst = append(dst, `,"offset":`...)
 	dst = strconv.AppendInt(dst, r.Offset, 10)
-	dst = append(dst, `,"hash":"`...)
-	dst = append(dst, r.Hash...)
-	dst = append(dst, `","event":`...)
+	dst = append(dst, `,"hash":`...)
+	dst = AppendString(dst, r.Hash) // a hash read from a pipe may be anything
+	dst = append(dst, `,"event":`...)
 	dst = append(dst, r.Event...)
 	return append(dst, '}')
 }
