@@ -6,6 +6,24 @@
 
 load helpers
 
+# totals_stdin: the TotalCounter projection over the records on stdin.
+totals_stdin() {
+	fold-project --name totals --subscribe counter --stdin \
+		--handler "jq --unbuffered -c -f $(sq "$REPO/examples/counter/total_counter.jq")"
+}
+
+# three_records CMD...: in.jsonl holds the records of counter/a's two
+# events with a copy of the first, edited by CMD, between them.
+three_records() {
+	inc a 2
+	fold-watch >good.jsonl
+	{
+		head -1 good.jsonl
+		head -1 good.jsonl | "$@"
+		tail -1 good.jsonl
+	} >in.jsonl
+}
+
 # put_snapshot TYPE ID JSON: write a stream's snapshot file.
 put_snapshot() {
 	local snap
@@ -87,15 +105,8 @@ put_snapshot() {
 }
 
 @test "utf-8: fold-project --stdin refuses a record whose stream key is not UTF-8" {
-	inc a 2
-	fold-watch >good.jsonl
-	{
-		head -1 good.jsonl
-		head -1 good.jsonl | sed 's/"instance_id":"a"/"instance_id":"a\xff"/'
-		tail -1 good.jsonl
-	} >in.jsonl
-	run --separate-stderr fold-project --name totals --subscribe counter \
-		--handler "jq --unbuffered -c -f $(sq "$REPO/examples/counter/total_counter.jq")" --stdin <in.jsonl
+	three_records sed 's/"instance_id":"a"/"instance_id":"a\xff"/'
+	run --separate-stderr totals_stdin <in.jsonl
 	assert_failure 1
 	assert_output '{"total_increments":2,"total_decrements":0,"total_resets":0}'
 	assert_stderr_line -n 0 -p 'fold-project: error: line 2: instance_id "a\xff" is not UTF-8'
@@ -106,15 +117,8 @@ put_snapshot() {
 # --- records whose event is not an object ----------------------------------------
 
 @test "stdin records: an event that is not an object is one failed line, named, for fold-project and fold-pm" {
-	inc a 2
-	fold-watch >good.jsonl
-	{
-		head -1 good.jsonl
-		head -1 good.jsonl | jq -c '.event = "Incremented" | .version = 7 | .offset = 999'
-		tail -1 good.jsonl
-	} >in.jsonl
-	run --separate-stderr fold-project --name totals --subscribe counter \
-		--handler "jq --unbuffered -c -f $(sq "$REPO/examples/counter/total_counter.jq")" --stdin <in.jsonl
+	three_records jq -c '.event = "Incremented" | .version = 7 | .offset = 999'
+	run --separate-stderr totals_stdin <in.jsonl
 	assert_failure 1
 	assert_output '{"total_increments":2,"total_decrements":0,"total_resets":0}'
 	assert_stderr_line -n 0 'fold-project: error: line 2: event "Incremented" is not a JSON object'
