@@ -15,7 +15,7 @@ import (
 // two ends must agree: raise it on both.
 func MaxEventSizeFlag() cli.Flag {
 	return &cli.StringFlag{Name: "max-event-size", Value: record.FormatSize(record.DefaultMaxEvent),
-		Usage: fmt.Sprintf("the longest event line `SIZE` written or read (bytes, KiB, MiB; at most %s); input lines may be %s longer. Raise it alike on both ends of a pipe",
+		Usage: fmt.Sprintf("the longest event line written or read, `SIZE` in bytes, KiB or MiB (at most %s); input lines may be %s longer. Raise it alike on both ends of a pipe",
 			record.FormatSize(record.MaxEventCeiling), record.FormatSize(record.RecordOverhead))}
 }
 
