@@ -45,6 +45,7 @@ func newApp(env app.Env) *cli.App {
 		&cli.BoolFlag{Name: "inject", Usage: "input lines are events or records to append as they are, without a handler"},
 		&cli.DurationFlag{Name: "lock-timeout", Value: exec.DefaultLockTimeout, Usage: "wait this long for an instance locked by another process"},
 		&cli.StringFlag{Name: "rejects", Usage: "append failed input lines to `FILE` as dead letters {\"envelope\",\"error\",\"ts\"}"},
+		app.MaxEventSizeFlag(),
 	)
 	flags = append(flags, app.EngineFlags()...)
 	return &cli.App{

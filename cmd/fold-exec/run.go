@@ -22,7 +22,7 @@ func runExec(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
-	run := &app.Commands{Inject: c.Bool("inject"), Report: cm.Report,
+	run := &app.Commands{Inject: c.Bool("inject"), Report: cm.Report, MaxLine: record.MaxLine(cm.MaxEvent),
 		Defaults: record.EnvelopeDefaults{Type: c.String("type"), ID: c.String("id"), Bare: c.Bool("bare")}}
 	if len(rt) == 0 && !run.Inject {
 		return &app.ExitError{Code: app.ExitUsage, Message: "no handler given",

@@ -45,6 +45,7 @@ EXAMPLES:
 func runFlags(lockUsage string) []cli.Flag {
 	flags := []cli.Flag{
 		&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "fail a request the handler has not answered in this long"},
+		app.MaxEventSizeFlag(),
 	}
 	flags = append(flags, app.LockFlags(lockUsage)...)
 	return append(flags, app.EngineFlags()...)

@@ -134,7 +134,7 @@ func runPM(c *cli.Context, env app.Env) error {
 	}
 	progress := app.NewProgress(env.Stderr, "fold-pm")
 	if o.feed.Stdin {
-		run.Stdin, run.Bad = env.Stdin, cm.Report.BadLine
+		run.Stdin, run.Bad, run.MaxLine = env.Stdin, cm.Report.BadLine, record.MaxLine(cm.MaxEvent)
 	} else {
 		run.Source = &watch.Source{Store: cm.Store, Types: o.cfg.Subscribe, Poll: o.feed.Poll, Log: cm.Log,
 			OnCorrupt: cm.Report.Corrupt, Progress: progress.CatchUp(o.cfg.Name)}

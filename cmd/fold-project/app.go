@@ -48,6 +48,7 @@ func newApp(env app.Env) *cli.App {
 		&cli.BoolFlag{Name: "dry-run", Usage: "show the state a run would print, saving nothing"},
 		&cli.BoolFlag{Name: "show", Usage: "print the saved state and exit (needs only --name)"},
 		&cli.IntFlag{Name: "batch", Value: watch.DefaultMaxBatch, Usage: "records per handler request, at most"},
+		app.MaxEventSizeFlag(),
 	)
 	flags = append(flags, app.LockFlags("wait this long for a run of the same name to end")...)
 	return &cli.App{

@@ -76,7 +76,7 @@ func runProject(c *cli.Context, env app.Env) error {
 	}
 	r.Proj, r.Saver = projection.New(name, pool, con.Start()), con
 	if fromStdin {
-		err = r.FromStdin(stop, c.Context, watch.Lines(env.Stdin, batch, cm.Report.BadLine), cfg.Subscribe)
+		err = r.FromStdin(stop, c.Context, watch.Lines(env.Stdin, batch, record.MaxLine(cm.MaxEvent), cm.Report.BadLine), cfg.Subscribe)
 	} else {
 		src := &watch.Source{Store: cm.Store, Types: cfg.Subscribe, MaxBatch: batch, Poll: c.Duration("poll"), Log: cm.Log,
 			OnCorrupt: cm.Report.Corrupt}

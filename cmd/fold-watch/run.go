@@ -40,9 +40,6 @@ func runWatch(c *cli.Context, env app.Env) error {
 		}
 		streams = append(streams, id)
 	}
-	if err := app.NonNegative(c, "poll"); err != nil {
-		return err
-	}
 	if c.IsSet("poll") && !c.Bool("follow") {
 		return app.UsageError("--poll needs --follow")
 	}

@@ -79,6 +79,9 @@ type Common struct {
 	Store  store.Store
 	Log    *slog.Logger
 	Report *Reporter
+	// MaxEvent is the longest event line written or read
+	// (--max-event-size); input lines may be record.MaxLine(MaxEvent).
+	MaxEvent int
 }
 
 // ParseCommon reads the common flags from c. Flags given before a
@@ -119,7 +122,12 @@ func ParseCommon(c *cli.Context, env Env) (Common, error) {
 		return cm, UsageError(fmt.Sprintf("--errors %q is not text or json", format))
 	}
 	cm.Report = NewReporter(env.Prog, format == "json", env.Stderr, cm.Log)
-	return cm, nil
+	if err := CheckDurations(c); err != nil {
+		return cm, err
+	}
+	var err error
+	cm.MaxEvent, err = maxEventSize(c)
+	return cm, err
 }
 
 // WarnNoStore says that the store a reader was pointed at does not exist:

@@ -24,6 +24,7 @@ type Commands struct {
 	Inject   bool        // lines are events to append, not commands
 	Rejects  *pm.Letters // where failed lines are kept; nil: nowhere
 	Report   *Reporter
+	MaxLine  int // the longest input line (record.MaxLine)
 }
 
 // Run reads in line by line until it ends or stop is done, finishing the
@@ -86,7 +87,7 @@ func (r *Commands) Run(stop, work context.Context, cancel func(), in io.Reader, 
 		}
 		return w.Flush()
 	}
-	err := exec.Pipe(stop, in, submit, emit, flush)
+	err := exec.Pipe(stop, in, r.MaxLine, submit, emit, flush)
 	if cerr := r.Engine.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -55,9 +55,6 @@ func Delivery(c *cli.Context, env Env, execEnv ...string) (consumer.Mode, consum
 
 // ConsumerLock reads LockFlags into cfg.
 func ConsumerLock(c *cli.Context, cfg *consumer.Config) error {
-	if err := NonNegative(c, "lock-timeout"); err != nil {
-		return err
-	}
 	cfg.LockTimeout = c.Duration("lock-timeout")
 	switch v := c.String("if-busy"); v {
 	case "wait":
@@ -65,15 +62,6 @@ func ConsumerLock(c *cli.Context, cfg *consumer.Config) error {
 		cfg.SkipIfBusy = true
 	default:
 		return UsageError(fmt.Sprintf("--if-busy %s is not wait or skip", record.Quote(v)))
-	}
-	return nil
-}
-
-// NonNegative refuses a negative duration flag as a usage error naming
-// it.
-func NonNegative(c *cli.Context, name string) error {
-	if d := c.Duration(name); d < 0 {
-		return UsageError(fmt.Sprintf("--%s %s is negative", name, d))
 	}
 	return nil
 }
@@ -158,6 +146,9 @@ func (r *rebuildValue) String() string {
 	return ""
 }
 
+// Get makes it a flag.Getter, as urfave/cli's Context.Value wants.
+func (r *rebuildValue) Get() any { return r.v }
+
 // IsBoolFlag lets --rebuild be given without a value.
 func (r *rebuildValue) IsBoolFlag() bool { return true }
 
@@ -228,9 +219,6 @@ type Feed struct {
 // FeedFlags reads --stdin, --follow and --poll.
 func FeedFlags(c *cli.Context) (Feed, error) {
 	f := Feed{Stdin: c.Bool("stdin"), Follow: c.Bool("follow"), Poll: c.Duration("poll")}
-	if err := NonNegative(c, "poll"); err != nil {
-		return f, err
-	}
 	if c.IsSet("poll") && (!f.Follow || f.Stdin) {
 		return f, UsageError("--poll needs --follow and the root (not --stdin)")
 	}

@@ -75,7 +75,7 @@ func EngineConfig(c *cli.Context, cm Common, pools map[string]*handler.Pool) (ex
 	return exec.Config{
 		Store: cm.Store, Routes: pools, Sync: mode, SnapshotEvery: every,
 		LockTimeout: c.Duration("lock-timeout"), IdleTimeout: c.Duration("idle-timeout"),
-		MaxActors: maxActors, Jobs: jobs, Log: cm.Log,
+		MaxActors: maxActors, Jobs: jobs, Log: cm.Log, MaxEvent: cm.MaxEvent,
 	}, nil
 }
 

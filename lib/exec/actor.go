@@ -84,7 +84,15 @@ func (a *actor) run() {
 			return
 		}
 		a.mu.Unlock()
-		a.st.process(batch)
+		if rest := a.st.process(batch); len(rest) > 0 {
+			// The batch was cut at the end of its turn: the jobs not
+			// tried go first next time, after a pause in which another
+			// process waiting for the lock can take it (turns.go).
+			a.mu.Lock()
+			a.queue = append(rest, a.queue...)
+			a.mu.Unlock()
+			time.Sleep(yieldGap)
+		}
 	}
 }
 
@@ -104,19 +112,29 @@ type outcome struct {
 	f    *Failure
 }
 
-// process runs one batch under one hold of the writer lock.
-func (s *stream) process(batch []*job) {
+// finish hands the job its result.
+func (o *outcome) finish() {
+	if o.f != nil {
+		o.j.p.finish(failed(o.f))
+	} else {
+		o.j.p.finish(Result{Records: o.recs})
+	}
+}
+
+// process runs one batch under one hold of the writer lock. When the hold
+// reaches the end of its turn (turns.go) the jobs not yet tried are
+// returned, untouched, to be queued again.
+func (s *stream) process(batch []*job) (rest []*job) {
 	outs := make([]outcome, len(batch))
 	for i, j := range batch {
 		outs[i].j = j
 	}
+	// Outcomes [released, decided) are finished here; with --sync each
+	// the syncer finishes each before that as soon as its sync is done.
+	released, decided := 0, len(outs)
 	defer func() {
-		for _, o := range outs {
-			if o.f != nil {
-				o.j.p.finish(failed(o.f))
-			} else {
-				o.j.p.finish(Result{Records: o.recs})
-			}
+		for i := released; i < decided; i++ {
+			outs[i].finish()
 		}
 	}()
 	ctx := batch[0].ctx
@@ -127,7 +145,7 @@ func (s *stream) process(batch []*job) {
 	if s.w == nil && s.processNew(ctx, outs) {
 		return
 	}
-	unlock, err := s.w.Lock(ctx, s.e.cfg.LockTimeout)
+	unlock, err := s.lock(ctx)
 	if err != nil {
 		if errors.Is(err, eventlog.ErrLockTimeout) {
 			err = &Failure{Kind: KindLockTimeout, Err: fmt.Errorf("instance %s: %w", s.id, err)}
@@ -135,6 +153,7 @@ func (s *stream) process(batch []*job) {
 		s.failAll(outs, err)
 		return
 	}
+	turnEnd := s.turnEnd(time.Now())
 	defer func() {
 		if err := unlock(); err != nil {
 			s.e.cfg.Log.Warn("unlock", "stream", s.id.String(), "err", err)
@@ -146,8 +165,18 @@ func (s *stream) process(batch []*job) {
 	}
 	if s.e.cfg.Sync == SyncEach {
 		s.eager = newSyncer(s.w, len(outs))
+		// Each command's record goes out once its own sync is done, and
+		// with it those before it that appended nothing (their decisions
+		// stand on what is now durable), not after the whole batch.
+		all := outs // the syncer's; outs is cut below
+		s.eager.release = func(upTo int) {
+			for ; released < upTo; released++ {
+				all[released].finish()
+			}
+		}
 	}
-	s.decideAll(ctx, outs)
+	_, decided = s.decideAll(ctx, outs, turnEnd)
+	rest, outs = batch[decided:], outs[:decided]
 	if s.eager != nil {
 		err, at := s.eager.wait()
 		s.eager = nil
@@ -155,14 +184,15 @@ func (s *stream) process(batch []*job) {
 			s.failFrom(outs, at, err)
 		}
 		if !s.loaded {
-			return // a write or a sync failed: nothing more goes to the log
+			return rest // a write or a sync failed: nothing more goes to the log
 		}
 	}
 	if err := s.appendLocked(outs); err != nil {
 		s.failAll(outs, err)
-		return
+		return rest
 	}
 	s.maybeSnapshot()
+	return rest
 }
 
 // processNew handles a batch for a stream whose log does not exist: it
@@ -174,7 +204,7 @@ func (s *stream) process(batch []*job) {
 func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 	s.reset()
 	s.loaded = true
-	if !s.decideAll(ctx, outs) {
+	if anything, _ := s.decideAll(ctx, outs, time.Time{}); !anything {
 		if !s.e.cfg.Store.HasStream(s.id) {
 			return true
 		}
@@ -184,7 +214,7 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 	}
 	if s.created {
 		s.created = false
-		unlock, err := s.w.Lock(ctx, s.e.cfg.LockTimeout)
+		unlock, err := s.lock(ctx)
 		if err == nil {
 			defer unlock()
 			c, err := s.w.Check(&eventlog.Tail{})
@@ -251,11 +281,15 @@ func (s *stream) failAll(outs []outcome, err error) {
 }
 
 // decideAll asks the handler about each job in order, carrying the state
-// from one to the next, and reports whether anything is to be appended.
-func (s *stream) decideAll(ctx context.Context, outs []outcome) bool {
+// from one to the next, and reports whether anything is to be appended
+// and how many jobs it decided: after turnEnd (unless zero) it decides no
+// more, leaving the rest untried.
+func (s *stream) decideAll(ctx context.Context, outs []outcome, turnEnd time.Time) (anything bool, decided int) {
 	s.pendingLines = s.pendingLines[:0]
-	anything := false
 	for i := range outs {
+		if i > 0 && !turnEnd.IsZero() && time.Now().After(turnEnd) {
+			return anything, i
+		}
 		o := &outs[i]
 		if o.j.inject != nil {
 			o.recs, o.f = s.injectOne(o.j)
@@ -274,9 +308,9 @@ func (s *stream) decideAll(ctx context.Context, outs []outcome) bool {
 				for k := i + 1; k < len(outs); k++ {
 					outs[k].recs, outs[k].f = nil, fail(KindIO, "not tried: an earlier append to %s failed", s.id)
 				}
-				return false
+				return false, len(outs)
 			}
 		}
 	}
-	return anything
+	return anything, len(outs)
 }

@@ -42,6 +42,12 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	if err != nil {
 		return nil, fail(KindHandlerFailed, "handle on %s: %w", s.id, err)
 	}
+	if len(ans.Events) > 0 {
+		if err := record.CheckText(raw); err != nil {
+			// The decoder would store U+FFFD in its place.
+			return nil, fail(KindHandlerFailed, "handle on %s: answer: %w", s.id, err)
+		}
+	}
 	if ans.Error != nil {
 		return nil, &Failure{Kind: KindRejected, Err: &Rejection{Stream: s.id, Reason: *ans.Error}}
 	}
@@ -59,11 +65,16 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	lines := make([][]byte, 0, len(ans.Events))
 	recs := make([]record.Record, 0, len(ans.Events))
 	ids := make([]string, 0, len(ans.Events))
-	for _, out := range ans.Events {
+	for i, out := range ans.Events {
 		ids = append(ids, uuid.NewString())
-		lines = append(lines, record.AppendEvent(nil, record.Event{
+		line := record.AppendEvent(nil, record.Event{
 			Type: out.Type, Data: out.Data, Ts: now, ID: ids[len(ids)-1], Actor: env.Context.Actor, Meta: meta,
-		}))
+		})
+		if tl := record.CheckEventSize(line, s.e.cfg.MaxEvent); tl != nil {
+			tl.What = fmt.Sprintf("handle on %s: event %d of %d (%s)", s.id, i+1, len(ans.Events), record.Quote(out.Type))
+			return nil, &Failure{Kind: KindHandlerFailed, Err: tl}
+		}
+		lines = append(lines, line)
 	}
 	state := ans.State
 	if state == nil {
@@ -106,10 +117,16 @@ func (s *stream) injectOne(j *job) ([]record.Record, *Failure) {
 			return nil, fail(KindDuplicate, "event id %s already in %s", record.Quote(ev.ID), s.id)
 		}
 	}
-	if ev.Ts == 0 {
-		ev.Ts = s.e.cfg.Now().Unix()
+	line := ev.Line // a whole event line, relayed byte for byte
+	if line == nil {
+		if ev.Ts == 0 {
+			ev.Ts = s.e.cfg.Now().Unix()
+		}
+		line = record.AppendEvent(nil, ev)
 	}
-	line := record.AppendEvent(nil, ev)
+	if tl := record.CheckEventSize(line, s.e.cfg.MaxEvent); tl != nil {
+		return nil, &Failure{Kind: KindInvalid, Err: tl}
+	}
 	if s.hasState() {
 		st, err := s.apply(j.ctx, [][]byte{line})
 		if err != nil {
@@ -195,15 +212,13 @@ func eventMeta(env record.Envelope) (record.RawMessage, error) {
 		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		kb, _ := record.Marshal(k)
-		b.Write(kb)
+		b.Write(record.AppendString(nil, k))
 		b.WriteByte(':')
 		b.Write(v)
 	}
 	putString := func(k, v string) {
 		if v != "" {
-			vb, _ := record.Marshal(v)
-			put(k, vb)
+			put(k, record.AppendString(nil, v))
 		}
 	}
 	putString("correlation_id", c.CorrelationID)

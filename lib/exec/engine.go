@@ -24,6 +24,7 @@ type Config struct {
 	Jobs          int           // handler processes per aggregate type
 	Log           *slog.Logger
 	Now           func() time.Time // clock for event timestamps; time.Now if nil
+	MaxEvent      int              // the longest event line appended; 0: record.DefaultMaxEvent
 }
 
 // Default values for the Config fields the programs expose as flags.

@@ -9,9 +9,13 @@ import (
 	"time"
 )
 
-// window bounds how many input lines are in flight at once, so memory
-// stays bounded whatever the input's size.
-const window = 16384
+// window bounds how many input lines are in flight at once, and
+// inflightBytes how many bytes of them, so memory stays bounded whatever
+// the input's size and the length of its lines.
+const (
+	window        = 16384
+	inflightBytes = 64 << 20
+)
 
 // Outcome is the result for one input line.
 type Outcome struct {
@@ -31,9 +35,12 @@ func Done(f *Failure) *Pending {
 // Pipe reads in line by line, hands each non-blank line to submit, and
 // calls emit with the outcomes in input order while later lines are still
 // being worked on. flush is called whenever the next outcome is not ready,
-// so a pipe downstream sees records promptly. Pipe stops reading when stop
-// is done (finishing the lines in hand) or when emit fails.
-func Pipe(stop context.Context, in io.Reader, submit func(line []byte) *Pending, emit func(Outcome) error, flush func() error) error {
+// so a pipe downstream sees records promptly. A line longer than maxLine
+// (record.MaxLine) is not submitted: it fails as invalid input, naming
+// its length and the limit, and the lines after it are read. Pipe stops
+// reading when stop is done (finishing the lines in hand) or when emit
+// fails.
+func Pipe(stop context.Context, in io.Reader, maxLine int, submit func(line []byte) *Pending, emit func(Outcome) error, flush func() error) error {
 	type slot struct {
 		line  int64
 		input []byte
@@ -46,16 +53,26 @@ func Pipe(stop context.Context, in io.Reader, submit func(line []byte) *Pending,
 	// stop never strands a submitted line without its outcome.
 	var gate sync.Mutex
 	stopped := false
+	budget := record.NewBudget(inflightBytes)
 	go func() {
 		defer close(slots)
-		err := record.ScanLines(in, func(n int64, line []byte) bool {
+		err := record.ScanLines(in, maxLine, func(n int64, line []byte, tooLong error) bool {
+			if !budget.Take(len(line), quit) {
+				return false
+			}
 			line = bytes.Clone(line) // kept for the outcome
 			gate.Lock()
 			defer gate.Unlock()
 			if stopped {
 				return false
 			}
-			s := slot{line: n, input: line, p: submit(line)}
+			var p *Pending
+			if tooLong != nil {
+				p = Done(AsFailure(tooLong, KindInvalid))
+			} else {
+				p = submit(line)
+			}
+			s := slot{line: n, input: line, p: p}
 			select {
 			case slots <- s:
 				return true
@@ -68,6 +85,11 @@ func Pipe(stop context.Context, in io.Reader, submit func(line []byte) *Pending,
 		}
 	}()
 	defer close(quit)
+	emitted := emit
+	emit = func(o Outcome) error {
+		budget.Give(len(o.Input))
+		return emitted(o)
+	}
 	// finish emits what was already submitted, then stops.
 	finish := func() error {
 		// The reader may be blocked queueing a line it submitted: keep

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/handler"
@@ -27,6 +28,8 @@ type stream struct {
 
 	cmdIDs map[string]struct{} // command_ids in the log, built on first need
 	evIDs  map[string]struct{} // event ids in the log, built on first need
+
+	otherSeen time.Time // when another process was last seen writing (turns.go)
 
 	pendingLines []byte  // decided event lines not yet appended
 	eager        *syncer // with --sync each under the lock: lines are written as decided
@@ -137,11 +140,13 @@ func (s *stream) refreshLocked(ctx context.Context) error {
 		case eventlog.Same:
 			return nil
 		case eventlog.More:
+			s.sawOther()
 			return s.catchUpLocked(ctx)
 		}
 	}
 	if s.loaded {
 		s.e.cfg.Log.Info("log changed under the cache; reloading", "stream", s.id.String())
+		s.sawOther()
 	}
 	s.reset()
 	if err := s.loadSnapshot(s.w); err != nil {
@@ -152,18 +157,25 @@ func (s *stream) refreshLocked(ctx context.Context) error {
 }
 
 // loadSnapshot starts the cache from the snapshot when it matches lg, the
-// stream's log.
+// stream's log: the line ending at its offset has its hash, and the log
+// holds as many lines up to there as its version says (eventfold-es's
+// snapshots have none: it is taken from the count). Anything else is
+// ignored with a warning, and the log replayed: a snapshot is a cache,
+// and a wrong one would give every later command a wrong version.
 func (s *stream) loadSnapshot(lg store.Log) error {
 	if s.pool == nil {
 		return nil
 	}
 	snap, err := s.e.cfg.Store.LoadSnapshot(s.id)
+	if err == nil && snap != nil {
+		err = snap.Check() // a backend may hand over what it did not parse
+	}
 	if err != nil {
-		s.e.cfg.Log.Warn("ignoring unreadable snapshot; replaying the log", "stream", s.id.String(), "err", err)
+		s.e.cfg.Log.Warn("ignoring invalid snapshot; replaying the log", "stream", s.id.String(), "err", err)
 		return nil
 	}
-	if snap == nil {
-		return nil
+	if snap == nil || snap.Offset == 0 {
+		return nil // none, or one of the empty log: nothing to skip
 	}
 	t := eventlog.Tail{Offset: snap.Offset, Hash: snap.Hash, LastStart: -1}
 	c, err := lg.Check(&t)
@@ -171,13 +183,16 @@ func (s *stream) loadSnapshot(lg store.Log) error {
 		return fmt.Errorf("read %s: %w", lg.Name(), err)
 	}
 	if c != eventlog.Same && c != eventlog.More {
-		s.e.cfg.Log.Warn("ignoring snapshot that does not match the log; replaying", "stream", s.id.String(), "offset", snap.Offset)
+		s.e.cfg.Log.Warn("ignoring snapshot that does not match the log; replaying", "stream", s.id.String(), "offset", snap.Offset, "hash", snap.Hash)
 		return nil
 	}
-	if snap.Version != nil {
-		t.Version = *snap.Version
-	} else if err := lg.Count(&t); err != nil {
+	if err := lg.Count(&t); err != nil {
 		return fmt.Errorf("read %s: %w", lg.Name(), err)
+	}
+	if snap.Version != nil && *snap.Version != t.Version {
+		s.e.cfg.Log.Warn("ignoring snapshot whose version does not match the log; replaying", "stream", s.id.String(),
+			"offset", snap.Offset, "version", *snap.Version, "lines", t.Version)
+		return nil
 	}
 	s.tail, s.state, s.snapVer = t, snap.State, t.Version
 	return nil

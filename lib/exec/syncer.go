@@ -5,12 +5,16 @@ import "github.com/fold-es/fold/lib/store"
 // syncer makes a batch's appends durable one command at a time on its own
 // goroutine (--sync each), so that deciding and writing the next command
 // overlaps the fdatasync of the last instead of waiting for it. Every
-// command still gets its own fdatasync, issued after its write, and no
-// record is released before the batch's syncs are done.
+// command still gets its own fdatasync, issued after its write, and its
+// record is released (release) as soon as that sync is done.
 type syncer struct {
 	w    store.Writer
 	reqs chan int // indexes of outcomes whose lines were written
 	done chan struct{}
+
+	// release, if set, is called on the goroutine after each sync that
+	// succeeded, with the number of outcomes now durable.
+	release func(upTo int)
 
 	// Set by the goroutine, read after done.
 	err      error
@@ -27,6 +31,8 @@ func newSyncer(w store.Writer, n int) *syncer {
 			}
 			if err := sy.w.Sync(); err != nil {
 				sy.err, sy.failedAt = err, i
+			} else if sy.release != nil {
+				sy.release(i + 1)
 			}
 		}
 	}()

@@ -22,17 +22,18 @@ type RunConfig struct {
 	DryRun   bool // nothing dispatched, no dead letter kept
 	Batch    int
 	Log      *slog.Logger
-	Report   func(Failure) // each dead letter, once kept
-	Start    record.Checkpoint // where the consumer starts
+	Report   func(Failure)       // each dead letter, once kept
+	Start    record.Checkpoint   // where the consumer starts
 	Dispatch Submitter           // runs the commands in-process (--dispatch), printing their records on Stdout; nil: the commands go to Out
 	Stdout   io.Writer           // with Dispatch
 	Out      consumer.Downstream // without Dispatch, or in a dry run
 	// Stdin, when set, is where records come from (--stdin); else Source,
 	// caught up (and with Follow followed).
-	Stdin  io.Reader
-	Source *watch.Source
-	Follow bool
-	Bad    func(watch.BadLine) // stdin lines that are not records
+	Stdin   io.Reader
+	Source  *watch.Source
+	Follow  bool
+	Bad     func(watch.BadLine) // stdin lines that are not records
+	MaxLine int                 // the longest stdin line (record.MaxLine)
 }
 
 // Start runs a process manager as cfg says and returns it with the error
@@ -57,7 +58,7 @@ func Start(stop context.Context, cfg RunConfig) (*Manager, error) {
 	var err error
 	switch {
 	case cfg.Stdin != nil:
-		err = m.Run(stop, watch.Lines(cfg.Stdin, 0, cfg.Bad))
+		err = m.Run(stop, watch.Lines(cfg.Stdin, 0, cfg.MaxLine, cfg.Bad))
 	case cfg.Follow:
 		err = m.Run(stop, cfg.Source.Follow)
 	default:

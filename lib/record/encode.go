@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"strconv"
+	"unicode/utf8"
 )
 
 // AppendRecord appends r as one compact JSON line (without the newline),
@@ -17,32 +18,64 @@ func AppendRecord(dst []byte, r Record) []byte {
 	dst = strconv.AppendUint(dst, r.Version, 10)
 	dst = append(dst, `,"offset":`...)
 	dst = strconv.AppendInt(dst, r.Offset, 10)
-	dst = append(dst, `,"hash":"`...)
-	dst = append(dst, r.Hash...)
-	dst = append(dst, `","event":`...)
+	dst = append(dst, `,"hash":`...)
+	dst = AppendString(dst, r.Hash) // a hash read from a pipe may be anything
+	dst = append(dst, `,"event":`...)
 	dst = append(dst, r.Event...)
 	return append(dst, '}')
 }
 
-// AppendString appends s as a JSON string.
+// AppendString appends s as a JSON string, escaped as eventfold-es
+// (serde_json) escapes it: only the quote, the backslash and the control
+// characters, as \b \f \n \r \t or \u00xx. Everything else, U+2028 and
+// U+2029 included (Go's encoder escapes them for JavaScript), is written as
+// it is, so an event line fold writes is the line eventfold-es would. A
+// byte that is not UTF-8 becomes U+FFFD: the parsers refuse such input, so
+// only a string built in code can hold one.
 func AppendString(dst []byte, s string) []byte {
-	simple := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			simple = false
-			break
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
 		}
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || n > 1 {
+				i += n
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
 	}
-	if simple {
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
-	}
-	b, err := Marshal(s)
-	if err != nil {
-		return append(dst, `""`...)
-	}
-	return append(dst, b...)
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // AppendEvent appends ev as one compact event line (without the newline)

@@ -41,6 +41,9 @@ func ParseEnvelope(line []byte, d EnvelopeDefaults) (Envelope, error) {
 		}
 		return env, invalid("expected a JSON object, got %s", Excerpt(line, 40))
 	}
+	if err := CheckText(line); err != nil {
+		return env, err
+	}
 	if d.Bare {
 		if !Valid(line) {
 			return env, malformed(line)
@@ -68,7 +71,9 @@ func ParseEnvelope(line []byte, d EnvelopeDefaults) (Envelope, error) {
 	return env, nil
 }
 
-// ParseInject decodes one input line of fold-exec --inject.
+// ParseInject decodes one input line of fold-exec --inject. An event that
+// has its data and ts is a whole event line: it comes back in ev.Line too,
+// to be stored byte for byte.
 func ParseInject(line []byte, d EnvelopeDefaults) (Inject, Event, error) {
 	var in Inject
 	var ev Event
@@ -77,6 +82,9 @@ func ParseInject(line []byte, d EnvelopeDefaults) (Inject, Event, error) {
 	}
 	if !IsObject(line) {
 		return in, ev, invalid("expected a JSON object, got %s", Excerpt(line, 40))
+	}
+	if err := CheckText(line); err != nil {
+		return in, ev, err
 	}
 	if err := Unmarshal(line, &in); err != nil {
 		return in, ev, invalid("%s", decodeReason(line, err))
@@ -98,6 +106,16 @@ func ParseInject(line []byte, d EnvelopeDefaults) (Inject, Event, error) {
 	ev, err := ParseEvent(in.Event)
 	if err != nil {
 		return in, ev, err
+	}
+	if ev.Ts < 0 {
+		return in, ev, invalid("event ts %d is negative: eventfold-es cannot read a stream holding it", ev.Ts)
+	}
+	var has struct {
+		Data RawMessage `json:"data"`
+		Ts   RawMessage `json:"ts"`
+	}
+	if Unmarshal(in.Event, &has) == nil && has.Data != nil && has.Ts != nil {
+		ev.Line = in.Event // a whole event line: kept as it is
 	}
 	return in, ev, nil
 }
@@ -127,6 +145,9 @@ func ParseRecord(line []byte) (Record, error) {
 		}
 		return r, invalid("expected a JSON object, got %s", Excerpt(line, 40))
 	}
+	if err := CheckText(line); err != nil {
+		return r, err
+	}
 	if err := Unmarshal(line, &r); err != nil {
 		return r, invalid("%s", decodeReason(line, err))
 	}
@@ -139,6 +160,8 @@ func ParseRecord(line []byte) (Record, error) {
 		return r, invalid("missing version (versions start at 1)")
 	case IsNull(r.Event):
 		return r, invalid("missing event")
+	case !IsObject(r.Event):
+		return r, invalid("event %s is not a JSON object", truncate(string(r.Event), 40))
 	}
 	return r, nil
 }

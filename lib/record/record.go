@@ -26,6 +26,10 @@ type Event struct {
 	ID    string     `json:"id,omitempty"`
 	Actor string     `json:"actor,omitempty"`
 	Meta  RawMessage `json:"meta,omitempty"`
+
+	// Line is the event as read, when it came whole (ParseInject): a
+	// relay stores it byte for byte, so it keeps its source's hash.
+	Line RawMessage `json:"-"`
 }
 
 // Context is the eventfold-es CommandContext carried by an envelope.
@@ -146,9 +150,11 @@ type ErrorRecord struct {
 }
 
 // InputValue returns line as it should appear in an error record's input:
-// the JSON value itself when the line parses, else the line as a string.
+// the JSON value itself when the line parses, else the line as a string
+// (so that what is not text, CheckText, does not make the error record
+// unreadable too).
 func InputValue(line []byte) RawMessage {
-	if Valid(line) {
+	if Valid(line) && CheckText(line) == nil {
 		return RawMessage(append([]byte(nil), line...))
 	}
 	b, err := Marshal(string(line))

@@ -137,3 +137,30 @@ func TestMarshalKeepsHTML(t *testing.T) {
 		t.Errorf("AppendString = %s", got)
 	}
 }
+
+func TestParseRecordEventMustBeAnObject(t *testing.T) {
+	for _, ev := range []string{`"Incremented"`, `5`, `[{"type":"X"}]`, `true`} {
+		line := `{"aggregate_type":"counter","instance_id":"a","version":1,"offset":9,"hash":"0000000000000000","event":` + ev + `}`
+		_, err := ParseRecord([]byte(line))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "event "+ev+" is not a JSON object") {
+			t.Errorf("event %s: %v", ev, err)
+		}
+	}
+}
+
+func TestParseInject(t *testing.T) {
+	whole := "{\"type\":\"T\u2028\",\"data\":{\"k\": 1},\"ts\":7,\"id\":\"e\\u0031\",\"actor\":\"a\u2029\"}"
+	in, ev, err := ParseInject([]byte(`{"aggregate_type":"c","instance_id":"a","event":`+whole+`}`), EnvelopeDefaults{})
+	if err != nil || in.InstanceID != "a" || ev.ID != "e1" || string(ev.Line) != whole {
+		t.Errorf("a whole event: %+v, %+v, %v; want its line kept as %s", in, ev, err, whole)
+	}
+	// Without ts (or data) it is not a whole line: it is encoded again.
+	_, ev, err = ParseInject([]byte(`{"aggregate_type":"c","instance_id":"a","event":{"type":"T","data":null}}`), EnvelopeDefaults{})
+	if err != nil || ev.Line != nil || ev.Type != "T" {
+		t.Errorf("an event without ts: %+v, %v", ev, err)
+	}
+	_, _, err = ParseInject([]byte(`{"aggregate_type":"c","instance_id":"a","event":{"type":"T","data":null,"ts":-1}}`), EnvelopeDefaults{})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "event ts -1 is negative") {
+		t.Errorf("negative ts: %v", err)
+	}
+}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -49,6 +48,9 @@ func (r Root) Register(id record.StreamID, durable bool) error {
 	return nil
 }
 
+// maxRegistryLine bounds a registry line: an entry is a few hundred bytes.
+const maxRegistryLine = 64 << 10
+
 // Streams lists the root's streams in discovery order: the registry's
 // creation order first, then any stream directory the registry misses (a
 // crash between the two writes, or another tool), sorted by type and id.
@@ -73,25 +75,25 @@ func (r Root) streams(check bool, types []string) ([]record.StreamID, error) {
 	f, err := os.Open(r.RegistryPath())
 	switch {
 	case err == nil:
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
+		err = record.ScanLines(f, maxRegistryLine, func(_ int64, line []byte, err error) bool {
 			var e record.RegistryEntry
 			// A torn or foreign line is not fatal: the directory listing
-			// below still finds the stream.
-			if record.Unmarshal(sc.Bytes(), &e) != nil {
-				continue
+			// below still finds the stream. Nor is one too long to be an
+			// entry, or one that is not text (its names would be read
+			// with U+FFFD in place of what is on disk).
+			if err != nil || record.CheckText(line) != nil || record.Unmarshal(line, &e) != nil {
+				return true
 			}
 			id := record.StreamID{Type: e.Type, ID: e.ID}
 			if seen[id] || !want(id.Type) || CheckStream(id) != nil {
-				continue
+				return true
 			}
 			seen[id] = true
 			if !check || r.HasStream(id) {
 				out = append(out, id)
 			}
-		}
-		err = sc.Err()
+			return true
+		})
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("read stream registry: %w", err)

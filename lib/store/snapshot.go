@@ -13,8 +13,9 @@ import (
 )
 
 // LoadSnapshot reads a stream's snapshot; it returns nil, nil when there is
-// none. A snapshot that does not parse is reported so the caller can ignore
-// it and rebuild: a snapshot is only ever a cache of the log.
+// none. A snapshot that does not parse, or that no log can match
+// (record.ParseSnapshot), is reported so the caller can ignore it and
+// rebuild: a snapshot is only ever a cache of the log.
 func (r Root) LoadSnapshot(id record.StreamID) (*record.Snapshot, error) {
 	data, err := os.ReadFile(r.SnapshotPath(id))
 	if errors.Is(err, os.ErrNotExist) {
@@ -23,11 +24,8 @@ func (r Root) LoadSnapshot(id record.StreamID) (*record.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
-	var s record.Snapshot
-	if err := record.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w", r.SnapshotPath(id), err)
-	}
-	if s.State, err = record.CompactState(s.State); err != nil {
+	s, err := record.ParseSnapshot(data)
+	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", r.SnapshotPath(id), err)
 	}
 	return &s, nil

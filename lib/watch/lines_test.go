@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -23,7 +24,7 @@ func TestLinesParsesRecordsAndNamesBadLines(t *testing.T) {
 	}, "\n")
 	var bad []string
 	var got []record.Record
-	feed := Lines(strings.NewReader(input), 0, func(b BadLine) {
+	feed := Lines(strings.NewReader(input), 0, 0, func(b BadLine) {
 		bad = append(bad, fmt.Sprintf("%d: %v", b.Line, b.Err))
 	})
 	err := feed(context.Background(), nil, func(b Batch) error {
@@ -52,7 +53,7 @@ func TestLinesParsesRecordsAndNamesBadLines(t *testing.T) {
 
 func TestLinesBatchesWhatIsWaiting(t *testing.T) {
 	pr, pw := io.Pipe()
-	feed := Lines(pr, 2, nil)
+	feed := Lines(pr, 2, 0, nil)
 	line := func(v uint64) string { return string(record.AppendRecord(nil, lineRec("a", v, "null"))) + "\n" }
 	var sizes []int
 	done := make(chan error, 1)
@@ -81,7 +82,7 @@ func TestLinesStopsWithTheContext(t *testing.T) {
 	defer pw.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := Lines(pr, 0, nil)(ctx, nil, func(Batch) error { return nil })
+	err := Lines(pr, 0, 0, nil)(ctx, nil, func(Batch) error { return nil })
 	if err != context.Canceled {
 		t.Errorf("err = %v", err)
 	}
@@ -104,7 +105,7 @@ func TestLinesRecordsOwnTheirBytes(t *testing.T) {
 		b.WriteByte('\n')
 	}
 	var got []record.Record
-	err := Lines(strings.NewReader(b.String()), n, func(BadLine) {})(context.Background(), nil, func(bt Batch) error {
+	err := Lines(strings.NewReader(b.String()), n, 0, func(BadLine) {})(context.Background(), nil, func(bt Batch) error {
 		for _, r := range bt.Records {
 			r.Event = append(record.RawMessage(nil), r.Event...)
 			got = append(got, r)
@@ -118,5 +119,46 @@ func TestLinesRecordsOwnTheirBytes(t *testing.T) {
 		if want := fmt.Sprintf(`{"type":"Happened","data":%d,"ts":1}`, i+1); string(r.Event) != want {
 			t.Fatalf("record %d: event %s; want %s", i+1, r.Event, want)
 		}
+	}
+}
+
+// TestLinesBoundsBytes: batches stop at about DefaultMaxBatchBytes of
+// events, and a line over maxLine is a bad line naming its length and the
+// limit, the lines after it still read.
+func TestLinesBoundsBytes(t *testing.T) {
+	var b strings.Builder
+	big := `"` + strings.Repeat("x", 1500<<10) + `"`
+	const n = 8
+	for i := 1; i <= n; i++ {
+		data := big
+		if i == 3 {
+			data = `"` + strings.Repeat("y", 3<<20) + `"`
+		}
+		b.Write(record.AppendRecord(nil, lineRec("a", uint64(i), data)))
+		b.WriteByte('\n')
+	}
+	var bad []BadLine
+	var sizes []int
+	got := 0
+	err := Lines(strings.NewReader(b.String()), 0, record.MaxLine(2<<20), func(l BadLine) { bad = append(bad, l) })(context.Background(), nil, func(bt Batch) error {
+		size := 0
+		for _, r := range bt.Records {
+			size += len(r.Event)
+		}
+		sizes = append(sizes, size)
+		got += len(bt.Records)
+		return nil
+	})
+	if err != nil || got != n-1 {
+		t.Fatalf("%d records, %v", got, err)
+	}
+	for _, s := range sizes {
+		if s >= DefaultMaxBatchBytes+1600<<10 {
+			t.Errorf("a batch of %d event bytes; want under %d and one event", s, DefaultMaxBatchBytes)
+		}
+	}
+	var tl *record.TooLongError
+	if len(bad) != 1 || bad[0].Line != 3 || !errors.As(bad[0].Err, &tl) || tl.Limit != record.MaxLine(2<<20) || len(bad[0].Input) > 64 {
+		t.Errorf("bad lines: %+v", bad)
 	}
 }
