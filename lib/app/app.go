@@ -30,7 +30,7 @@ const (
 	ExitFailed    = 1  // some input lines failed; the rest were processed
 	ExitUsage     = 2  // bad flags or arguments
 	ExitFatal     = 3  // root unusable or I/O error: processing stopped
-	ExitRetryable = 75 // the only failures were conflicts or lock timeouts (EX_TEMPFAIL)
+	ExitRetryable = 75 // the only failures were retryable: run again later (EX_TEMPFAIL)
 )
 
 // ExitStatusHelp is the EXIT STATUS text shown in --help, with what
@@ -47,7 +47,7 @@ func ExitStatusHelp(failed, retryable string) string {
 // ExitStatusHelpExec is the EXIT STATUS of the programs that run commands.
 var ExitStatusHelpExec = ExitStatusHelp(
 	"some input lines failed (each reported on stderr); the rest were processed",
-	"the only failures were retryable (conflict, lock_timeout): run again")
+	"the only failures were retryable (lock_timeout): run again later")
 
 // CommonFlags are the flags every program takes.
 func CommonFlags() []cli.Flag {
