@@ -30,7 +30,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 		if c.IsSet("stream") || c.Bool("follow") || c.IsSet("checkpoint") || c.IsSet("poll") || c.IsSet("exec") {
 			return app.UsageError("--list takes only --type")
 		}
-		return app.OutputError(app.ListStreams(env.Stdout, cm.Store, types))
+		return app.ListStreams(env.Stdout, cm, types)
 	}
 	var streams []record.StreamID
 	for _, s := range c.StringSlice("stream") {

@@ -187,13 +187,19 @@ func Main(ctx context.Context, a *cli.App, args []string, env Env) int {
 	a.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		return UsageError(err.Error())
 	}
-	err := a.RunContext(ctx, args)
+	for _, cmd := range a.Commands {
+		cmd.OnUsageError = a.OnUsageError // one usage message, not a help screen
+	}
+	err := a.RunContext(ctx, permute(a, args))
 	if err == nil {
 		return ExitOK
 	}
 	code := ExitFatal
 	msg := err.Error()
 	hint := ""
+	if ue := unknownFlag(msg, a, args); ue != nil {
+		err = ue
+	}
 	switch e := err.(type) {
 	case *ExitError:
 		code, msg, hint = e.Code, e.Message, e.Hint
