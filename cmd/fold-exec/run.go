@@ -56,6 +56,9 @@ func runExec(c *cli.Context, env app.Env) error {
 	}
 	cm.Log.Debug("running", "store", cm.Store.Location(), "types", rt.Types(), "jobs", cfg.Jobs, "sync", string(cfg.Sync))
 	run.Engine = exec.New(cfg)
+	if !app.IsTerminal(env.Stdout) {
+		run.Progress = app.NewProgress(env.Stderr, "fold-exec")
+	}
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
 	// Work in hand is finished even after a stop signal: c.Context.

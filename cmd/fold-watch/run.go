@@ -43,6 +43,10 @@ func runWatch(c *cli.Context, env app.Env) error {
 	if c.IsSet("poll") && !c.Bool("follow") {
 		return app.UsageError("--poll needs --follow")
 	}
+	keep, limit, err := app.Selection(c, len(streams), time.Now())
+	if err != nil {
+		return err
+	}
 	name := c.String("checkpoint")
 	cfg := consumer.Config{Dir: cm.Root.ConsumerDir(name), Kind: consumer.Watch, Name: name,
 		Subscribe: types, Streams: streams, SaveEvery: saveEvery, Log: cm.Log}
@@ -88,10 +92,14 @@ func runWatch(c *cli.Context, env app.Env) error {
 			return err
 		}
 	}
-	out := consumer.NewRecords(consumer.RecordsConfig{Out: ds, Consumer: con, Log: cm.Log})
+	var progress *app.Progress
+	if !app.IsTerminal(env.Stdout) { // catching up into a file or a pipe
+		progress = app.NewProgress(env.Stderr, "fold-watch")
+	}
+	out := consumer.NewRecords(consumer.RecordsConfig{Out: ds, Consumer: con, Log: cm.Log, Keep: keep, Limit: limit, CaughtUp: progress.Done})
 	src := &watch.Source{
 		Store: cm.Store, Types: types, Streams: streams, Poll: c.Duration("poll"), Log: cm.Log,
-		OnCorrupt: cm.Report.Corrupt, OnRewritten: out.Rewritten,
+		OnCorrupt: cm.Report.Corrupt, OnRewritten: out.Rewritten, Progress: progress.CatchUp("records"),
 	}
 	if c.Bool("follow") {
 		err = src.Follow(stop, out.Cursors(), out.Batch)

@@ -25,7 +25,8 @@ type Commands struct {
 	Inject   bool        // lines are events to append, not commands
 	Rejects  *pm.Letters // where failed lines are kept; nil: nowhere
 	Report   *Reporter
-	MaxLine  int // the longest input line (record.MaxLine)
+	MaxLine  int       // the longest input line (record.MaxLine)
+	Progress *Progress // a status line while a long input is read; nil for none
 }
 
 // Input is a source of input lines: a file named on the command line, or
@@ -88,7 +89,11 @@ func (r *Commands) Run(stop, work context.Context, cancel func(), ins []Input, o
 		return r.Engine.Submit(work, e)
 	}
 	var file string // the input being read, for messages
+	var lines, events int64
+	start := time.Now()
 	emit := func(o exec.Outcome) error {
+		lines, events = lines+1, events+int64(len(o.Result.Records))
+		r.Progress.Show("%d lines, %d events appended (%.0f lines/s)", lines, events, float64(lines)/time.Since(start).Seconds())
 		if f := o.Result.Failure; f != nil {
 			// A failure kept in --rejects is handled, as a dead letter is:
 			// it is reported, but does not fail the run, so that
@@ -125,6 +130,7 @@ func (r *Commands) Run(stop, work context.Context, cancel func(), ins []Input, o
 		}
 		return w.Flush()
 	}
+	defer r.Progress.Done()
 	var err error
 	for _, in := range ins {
 		if file = in.Name; err != nil || stop.Err() != nil {

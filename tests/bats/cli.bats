@@ -117,3 +117,45 @@ PROGRAMS=(
 	run --separate-stderr exec_counter < <(envelope a Increment)
 	refute_stderr
 }
+
+@test "fold-watch --since, --from-version, -n: narrower catch-ups; a durable consumer resumes after -n" {
+	{
+		echo '{"aggregate_type":"counter","instance_id":"a","event":{"type":"Incremented","data":null,"ts":1700000000}}'
+		echo '{"aggregate_type":"counter","instance_id":"a","event":{"type":"Incremented","data":null,"ts":1760000000}}'
+		echo '{"aggregate_type":"counter","instance_id":"b","event":{"type":"Incremented","data":null,"ts":1760000001}}'
+	} | fold-exec --inject >/dev/null
+	run fold-watch --since @1750000000
+	[[ $(jq -rs 'map("\(.instance_id)\(.version)") | join(" ")' <<<"$output") == "a2 b1" ]]
+	run fold-watch --since 2024-01-01T00:00:00Z
+	[[ ${#lines[@]} -eq 2 ]]
+	run fold-watch --since 1h
+	assert_output ''
+	run fold-watch --stream counter/a --from-version 2
+	[[ $(jq -r .version <<<"$output") == 2 ]]
+	run fold-watch -n 2
+	[[ ${#lines[@]} -eq 2 ]]
+	# -n with a durable consumer: the next run starts after what was printed
+	run fold-watch --checkpoint c -n 2
+	[[ ${#lines[@]} -eq 2 ]]
+	fold-watch --checkpoint c --commit
+	run fold-watch --checkpoint c
+	[[ $(jq -r '"\(.instance_id)\(.version)"' <<<"$output") == b1 ]]
+	# usage errors
+	for bad in "--since yesterday" "--from-version 2" "--stream counter/a --from-version 0" "-n 0" "--since -5m"; do
+		run --separate-stderr fold-watch $bad
+		[[ $status -eq 2 ]] || fail "$bad: exit $status"
+	done
+}
+
+@test "progress on a terminal only, never wider than the terminal" {
+	round_robin 60000 100 | fold-exec --handler counter="$COUNTER_GO" --sync none >big.jsonl.records 2>plain.err
+	[[ ! -s plain.err ]] # off a terminal: nothing
+	round_robin 60000 100 >big.jsonl
+	script -qec "stty cols 40; fold-exec --handler counter=$(sq "$COUNTER_GO") --sync none big.jsonl >out" /dev/null >tty.txt
+	[[ $(wc -l <out) -eq 60000 ]]
+	# what was drawn: status lines, each erased and redrawn, none wider than 39
+	run awk 'length($0) > 0 { n++; if (length($0) > m) m = length($0) } END { print n + 0, m + 0 }' < <(tr '\r' '\n' <tty.txt | sed 's/\x1b\[K//g')
+	read -r n widest <<<"$output"
+	[[ $n -ge 1 && $widest -le 39 ]] || fail "$n lines drawn, the widest $widest: $(cat -v tty.txt)"
+	grep -q 'fold-exec: [0-9]* lines' < <(tr '\r' '\n' <tty.txt)
+}
