@@ -19,6 +19,9 @@ var (
 	// ErrBadAnswer: the handler answered with something that is not one JSON
 	// object of the right shape.
 	ErrBadAnswer = errors.New("bad handler answer")
+	// ErrFailed: an in-process handler's program stopped with an error
+	// (a jq error) instead of answering.
+	ErrFailed = errors.New("handler failed")
 	// ErrBadRequest: the request was not one line; nothing was sent.
 	ErrBadRequest = errors.New("bad handler request")
 	// ErrClosed: the Process or Pool was closed.
@@ -37,6 +40,7 @@ type Error struct {
 	Output  string // what the handler printed instead of an answer, truncated
 	Err     error  // one of the sentinels, or the underlying error
 	Hint    string // what may fix it, when something likely does; not part of Error()
+	status  int    // the exit status, when it exited (-1: killed by a signal)
 }
 
 // HintUnbuffered is the hint for a handler that does not answer its first
@@ -161,5 +165,6 @@ func (p *Process) exitFailure(rp *running, answeredBefore bool, out []byte) erro
 		Reason:  fmt.Sprintf("exited without answering (%s)", rp.status()),
 		Output:  quoteOutput(out),
 		Err:     ErrExited,
+		status:  rp.exitCode(),
 	}
 }

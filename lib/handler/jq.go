@@ -1,0 +1,289 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/itchyny/gojq"
+)
+
+// JQPrefix marks a handler that is a jq program run in-process, with no
+// process: "jq:FILE", where FILE is a program that also works as
+// `jq --unbuffered -c -f FILE`. No shell command starts with "jq:" (the
+// shell would look for a program of that name), so the two cannot be
+// confused; what follows the prefix is a path, not a command line.
+const JQPrefix = "jq:"
+
+// JQFile returns the program file of an in-process jq handler's command,
+// and whether the command is one.
+func JQFile(command string) (string, bool) {
+	file, ok := strings.CutPrefix(strings.TrimSpace(command), JQPrefix)
+	if !ok {
+		return "", false
+	}
+	return file, true
+}
+
+// jqProgram is an in-process jq handler: the program is compiled once, with
+// gojq, on the first request, and each request runs through it in the
+// caller's goroutine. A compiled program is safe for concurrent runs; slots
+// bounds them to the pool's size, so --jobs means concurrent runners.
+type jqProgram struct {
+	cfg    Config
+	name   string
+	file   string
+	slots  chan struct{}
+	closed atomic.Bool
+
+	once sync.Once
+	code *gojq.Code
+	err  error // a *StartError: the program cannot be read or compiled
+}
+
+func newJQ(cfg Config, name, file string, size int) *jqProgram {
+	return &jqProgram{cfg: cfg, name: name, file: file, slots: make(chan struct{}, size)}
+}
+
+// errRunTimeout is the cause of a run's context ending at Config.Timeout.
+var errRunTimeout = errors.New("jq handler timed out")
+
+// call runs req through the program and returns its answer, with the
+// errors a co-process would give for the same misbehaviour.
+func (j *jqProgram) call(ctx context.Context, req []byte) ([]byte, error) {
+	if j.closed.Load() {
+		return nil, closedError(j.name, "was already closed")
+	}
+	if err := j.compile(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, notCalled(j.name, err)
+	}
+	in, err := decodeValue(req)
+	if err != nil {
+		return nil, &Error{Handler: j.name, Reason: "was not called: the request is not one JSON value: " + err.Error(), Err: ErrBadRequest}
+	}
+	j.cfg.debug(debugRequest, req)
+	select {
+	case j.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, notCalled(j.name, ctx.Err())
+	}
+	defer func() { <-j.slots }()
+	run := ctx
+	if j.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		run, cancel = context.WithTimeoutCause(ctx, j.cfg.Timeout, errRunTimeout)
+		defer cancel()
+	}
+	out, err := j.run(run, in)
+	if out != nil {
+		j.cfg.debug(debugAnswer, out)
+	}
+	if err != nil {
+		return nil, j.failure(run, err, out)
+	}
+	return out, nil
+}
+
+// Why a run gave no answer, besides the program's own errors.
+var (
+	errNoOutput    = errors.New("no output")
+	errManyOutputs = errors.New("more than one output")
+	errPanic       = errors.New("gojq panicked")
+)
+
+// afterAnswerError is a program's error after its one output.
+type afterAnswerError struct{ err error }
+
+func (e *afterAnswerError) Error() string { return e.err.Error() }
+func (e *afterAnswerError) Unwrap() error { return e.err }
+
+// run runs the program on in and returns its one output as JSON. out is
+// set whenever there was an output, also with an error, for the debug copy
+// and the error's quote.
+func (j *jqProgram) run(ctx context.Context, in any) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: %v", errPanic, r)
+		}
+	}()
+	iter := j.code.RunWithContext(ctx, in)
+	v, ok := iter.Next()
+	if !ok {
+		return nil, errNoOutput
+	}
+	if e, isErr := v.(error); isErr {
+		return nil, e
+	}
+	out, err = gojq.Marshal(v)
+	switch _, obj := v.(map[string]any); {
+	case err != nil:
+		return nil, err
+	case !obj:
+		return out, errNotObject
+	case len(out) > maxLine:
+		return out, errLineTooLong
+	}
+	// A second output would be a second answer: a co-process would send it
+	// as the answer to the next request.
+	switch w, more := iter.Next(); e := w.(type) {
+	case nil:
+		if more {
+			return out, errManyOutputs
+		}
+	case *gojq.HaltError:
+		// It answered, then halted: as a one-shot jq does.
+		j.halted(e)
+	case error:
+		return out, &afterAnswerError{e}
+	default:
+		return out, errManyOutputs
+	}
+	return out, nil
+}
+
+// failure turns what went wrong in a run into the error a co-process
+// would have given: the same sentinels, the same reasons where there is
+// an equivalent.
+func (j *jqProgram) failure(run context.Context, err error, out []byte) error {
+	e := &Error{Handler: j.name, Err: ErrBadAnswer, Output: quoteOutput(out)}
+	var halt *gojq.HaltError
+	switch {
+	case errors.Is(err, errNotObject):
+		e.Reason = "answered with something that is not a JSON object"
+	case errors.Is(err, errLineTooLong):
+		e.Reason = fmt.Sprintf("answered with a line longer than %d MiB", maxLine>>20)
+	case errors.Is(err, errNoOutput):
+		e.Reason = "gave no answer (the program had no output for the request)"
+	case errors.Is(err, errManyOutputs):
+		e.Reason = "answered more than once (the program had more than one output for the request)"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		if context.Cause(run) == errRunTimeout {
+			return &Error{Handler: j.name, Reason: fmt.Sprintf("did not answer within %s", j.cfg.Timeout), Err: ErrTimeout}
+		}
+		return cancelled(j.name, err)
+	case errors.As(err, new(*afterAnswerError)):
+		e.Reason, e.Err, e.Output = "failed after its answer: jq: error: "+jqMessage(errors.Unwrap(err)), ErrFailed, ""
+	case errors.Is(err, errPanic):
+		e.Reason, e.Err = "failed: "+err.Error(), ErrFailed
+	case errors.As(err, &halt):
+		j.halted(halt)
+		how := "halt"
+		if halt.Value() != nil {
+			how = "halt_error"
+		}
+		return &Error{Handler: j.name, Reason: fmt.Sprintf("exited without answering (%s, exit status %d)", how, halt.ExitCode()),
+			Err: ErrExited, status: halt.ExitCode()}
+	default:
+		// The program's own error, as jq would print it on stderr.
+		e.Reason, e.Err = "failed: jq: error: "+jqMessage(err), ErrFailed
+	}
+	return e
+}
+
+// jqMessage is the text of a jq error without gojq's "error: " in front of
+// what the program passed to error.
+func jqMessage(err error) string {
+	if err == nil {
+		return "null"
+	}
+	return strings.TrimPrefix(err.Error(), "error: ")
+}
+
+// halted writes what halt_error halted with to stderr, as jq does: a
+// string as it is, anything else as JSON on a line.
+func (j *jqProgram) halted(h *gojq.HaltError) {
+	if j.cfg.Stderr == nil || h.Value() == nil {
+		return
+	}
+	var b []byte
+	if s, ok := h.Value().(string); ok {
+		b = []byte(s)
+	} else {
+		b, _ = gojq.Marshal(h.Value()) // gojq's own values always encode
+		b = append(b, '\n')
+	}
+	_, _ = j.cfg.Stderr.Write(b)
+}
+
+// compile reads and compiles the program once; every later call gets the
+// same outcome.
+func (j *jqProgram) compile() error {
+	j.once.Do(func() { j.code, j.err = j.load() })
+	return j.err
+}
+
+func (j *jqProgram) load() (*gojq.Code, error) {
+	fail := func(reason, hint string, err error) (*gojq.Code, error) {
+		return nil, &StartError{Handler: j.name, Reason: reason, Hint: hint, Err: err}
+	}
+	if j.file == "" {
+		return fail("names no program file", "write --handler jq:FILE, FILE being a jq program", errors.New("no program file"))
+	}
+	src, err := os.ReadFile(j.file)
+	if err != nil {
+		return fail("cannot read its program: "+err.Error(), "the path is relative to the current directory", err)
+	}
+	q, err := gojq.Parse(string(src))
+	if err != nil {
+		reason := "its program does not parse: " + err.Error()
+		if pe, ok := errors.AsType[*gojq.ParseError](err); ok {
+			line, col := position(src, pe.Offset)
+			reason = fmt.Sprintf("its program does not parse: %s:%d:%d: %v", j.file, line, col, err)
+		}
+		return fail(reason, "", err)
+	}
+	env := append(append(os.Environ(), j.cfg.Env...), "FOLD_PROTOCOL=1")
+	code, err := gojq.Compile(q,
+		gojq.WithEnvironLoader(func() []string { return env }),
+		// jq's default search path has ~/.jq; the program's own directory
+		// stands in for jq's -L.
+		gojq.WithModuleLoader(gojq.NewModuleLoader([]string{"~/.jq", filepath.Dir(j.file)})),
+		gojq.WithFunction("debug", 0, 0, j.debugFunc),
+		gojq.WithFunction("stderr", 0, 0, j.stderrFunc),
+		gojq.WithFunction("input_filename", 0, 0, func(any, []any) any { return nil }),
+	)
+	if err != nil {
+		return fail("its program does not compile: "+err.Error(),
+			"in-process handlers run gojq, which lacks a few of jq's builtins: see docs/jq.md", err)
+	}
+	return code, nil
+}
+
+// position is the 1-based line and column of byte offset off in src.
+func position(src []byte, off int) (line, col int) {
+	off = min(max(off, 0), len(src))
+	before := src[:off]
+	line = 1 + strings.Count(string(before), "\n")
+	col = off - strings.LastIndexByte(string(before), '\n')
+	return line, col
+}
+
+// debugFunc is jq's debug: ["DEBUG:",.] on a line of stderr.
+func (j *jqProgram) debugFunc(v any, _ []any) any {
+	if j.cfg.Stderr != nil {
+		b, _ := gojq.Marshal([]any{"DEBUG:", v})
+		_, _ = j.cfg.Stderr.Write(append(b, '\n'))
+	}
+	return v
+}
+
+// stderrFunc is jq's stderr: the input on stderr, a string as it is.
+func (j *jqProgram) stderrFunc(v any, _ []any) any {
+	if j.cfg.Stderr != nil {
+		b, ok := v.(string)
+		if !ok {
+			enc, _ := gojq.Marshal(v)
+			b = string(enc)
+		}
+		_, _ = j.cfg.Stderr.Write([]byte(b))
+	}
+	return v
+}
