@@ -75,10 +75,12 @@ func runExec(c *cli.Context, env app.Env) error {
 
 	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root.Dir, cfg.Jobs)
 	defer exec.ClosePools(cfg.Routes)
-	eng := exec.New(cfg)
-
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
+	if err := exec.StartPools(stop, cfg.Routes); err != nil {
+		return app.HandlerStart(err) // before any input is read
+	}
+	eng := exec.New(cfg)
 	ctx := c.Context // work in hand is finished even after a stop signal
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
 	var buf []byte
@@ -179,6 +181,9 @@ func runState(c *cli.Context, env app.Env) error {
 	}
 	pools := exec.Routes{id.Type: cmd}.Pools(app.HandlerBase(c, env), cm.Root.Dir, 1)
 	defer exec.ClosePools(pools)
+	if err := exec.StartPools(c.Context, pools); err != nil {
+		return app.HandlerStart(err)
+	}
 	st, err := exec.ReadState(c.Context, cm.Store, pools[id.Type], cm.Log, id, at)
 	var f *exec.Failure
 	switch {

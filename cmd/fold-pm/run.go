@@ -149,14 +149,20 @@ func runPM(c *cli.Context, env app.Env) error {
 	own := base
 	own.Command = o.own
 	own.Env = append(own.Env, "FOLD_ROLE=process_manager", "FOLD_ROOT="+cm.Root.Dir, "FOLD_NAME="+o.name)
-	h := handler.New(own)
+	h := handler.NewPool(own, 1) // a pool, so that jq:FILE runs in-process
 	defer h.Close()
+	if err := h.Start(stop, handler.ProcessManagerProbe(o.name)); err != nil {
+		return app.HandlerStart(err) // before any input is read
+	}
 
 	var sink pm.Sink
 	var disp *pm.Dispatcher
 	if o.dispatch {
 		ecfg.Routes = o.routes.Pools(base, cm.Root.Dir, ecfg.Jobs)
 		defer exec.ClosePools(ecfg.Routes)
+		if err := exec.StartPools(stop, ecfg.Routes); err != nil {
+			return app.HandlerStart(err)
+		}
 		eng := exec.New(ecfg)
 		defer eng.Close()
 		disp = pm.NewDispatcher(eng, env.Stdout, cm.Log)

@@ -73,6 +73,9 @@ func runProject(c *cli.Context, env app.Env) error {
 	}
 	pool := handler.NewPool(cfg, 1)
 	defer pool.Close()
+	if err := pool.Start(stop, handler.ProjectionProbe(name)); err != nil {
+		return app.HandlerStart(err) // before any input is read
+	}
 
 	r := &runner{name: name, cm: cm, work: c.Context, cp: &cp, follow: follow,
 		out: bufio.NewWriterSize(env.Stdout, 64<<10)}

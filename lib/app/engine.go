@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -20,6 +22,19 @@ func HandlerBase(c *cli.Context, env Env) handler.Config {
 		cfg.Debug = env.Stderr
 	}
 	return cfg
+}
+
+// HandlerStart is what a handler that cannot start means (see
+// handler.Pool.Start): one fatal error, with its hint, before any input is
+// read. It is nil for nil, and when the run was stopped meanwhile.
+func HandlerStart(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if e, ok := errors.AsType[*handler.StartError](err); ok {
+		return &ExitError{Code: ExitFatal, Message: e.Error(), Hint: e.Hint}
+	}
+	return Fatal(err)
 }
 
 // EngineFlags are the flags of the command bus, for the programs that run
