@@ -81,7 +81,7 @@ func (p *Pool) startError(err error, probe []byte) error {
 		se.Reason = fmt.Sprintf("%s, each of the %d times it was started", e.Reason, startTries)
 		if p.jq == nil {
 			se.Hint = "a handler reads requests on stdin and answers each with one line; try it by hand: echo " +
-				shellQuote(string(probe)) + " | " + p.cfg.Command
+				shellQuote(string(probe)) + " | sh -c " + shellQuote(p.cfg.Command)
 		}
 	case errors.Is(err, ErrFailed):
 		se.Reason = "its first request " + e.Reason

@@ -30,7 +30,7 @@ func TestStart(t *testing.T) {
 		{"not found", `fold-no-such-handler --flag`, "command not found", "/bin/sh -c", 0},
 		{"not executable", noexec, "it cannot be run (exit status 126: not executable, or permission denied)", "chmod +x", 0},
 		{"exits at once", `echo x >>` + starts + `; echo 'bad things' >&2; exit 2`,
-			"exited without answering (exit status 2), each of the 2 times it was started", "try it by hand: echo '" + string(probe) + "' | ", 2},
+			"exited without answering (exit status 2), each of the 2 times it was started", "try it by hand: echo '" + string(probe) + "' | sh -c 'echo x >>" + starts + "; echo '\\''bad things'\\'' >&2; exit 2'", 2},
 		{"exits after reading", `echo x >>` + starts + `; read l; exit 0`,
 			"exited without answering (exit status 0), each of the 2 times it was started", "", 2},
 		{"prints a banner", `echo starting; cat`,
