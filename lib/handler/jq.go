@@ -235,7 +235,8 @@ func (j *jqProgram) load() (*gojq.Code, error) {
 	if err != nil {
 		reason := "its program does not parse: " + err.Error()
 		if pe, ok := errors.AsType[*gojq.ParseError](err); ok {
-			line, col := position(src, pe.Offset)
+			// Offset is past the token that did not fit: point at it.
+			line, col := position(src, pe.Offset-len(pe.Token))
 			reason = fmt.Sprintf("its program does not parse: %s:%d:%d: %v", j.file, line, col, err)
 		}
 		return fail(reason, "", err)

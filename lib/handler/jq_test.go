@@ -208,7 +208,7 @@ func TestJQCannotStart(t *testing.T) {
 	}
 	for _, c := range []struct{ file, want string }{
 		{filepath.Join(dir, "nosuch.jq"), "cannot read its program: open " + filepath.Join(dir, "nosuch.jq") + ": no such file or directory"},
-		{write("parse.jq", "{a: 1}\n| {b: }"), "its program does not parse: " + filepath.Join(dir, "parse.jq") + `:2:8: unexpected token "}"`},
+		{write("parse.jq", "{a: 1}\n| {b: }"), "its program does not parse: " + filepath.Join(dir, "parse.jq") + `:2:7: unexpected token "}"`},
 		{write("loc.jq", `$__loc__`), "its program does not compile: variable not defined: $__loc__"},
 		{write("input.jq", `input`), "its program does not compile: input(s)/0 is not allowed"},
 		{"", "names no program file"},
