@@ -47,6 +47,8 @@ var valueSeeds = []string{
 	"\"\xff\xfe bad utf-8 \xe2\x82\"",
 	`{"dup":1,"dup":2}`,
 	`[[[[]]],{},[{}],null,true,false]`,
+	`{"records":[{"a":[1,{"b":"]"}]},"x\"]",2,[],{},null,true,-1.5e3]}`,
+	`{"events":[1 2]}`, `{"events":[1,]}`, `{"events":[{"a":1]]}`, `{"events":["a",}`, `{"events":[1"x"]}`, `{"events":[{}`, `{"events":[]}`,
 	`{"a":1}x`, `[1,]`, `{"a"}`, `01`, `1.`, `-`, `"\x"`, `"\u12"`, "\"a\x01\"", `nul`, ``, `{"a":1}{"b":2}`,
 }
 
@@ -64,17 +66,43 @@ func TestDecodeValue(t *testing.T) {
 	}
 }
 
+// checkDecode holds decodeValue to encoding/json on b, decoding the
+// request's arrays in parallel as well as not.
 func checkDecode(t *testing.T, b []byte) {
 	t.Helper()
 	want, ok := stdDecode(b)
-	got, err := decodeValue(b)
-	switch {
-	case !ok && err == nil:
-		t.Fatalf("%q: decoded %#v, but it is not one JSON value", b, got)
-	case ok && err != nil:
-		t.Fatalf("%q: %v", b, err)
-	case ok && !reflect.DeepEqual(asNumbers(got), want):
-		t.Fatalf("%q: got %#v, want %#v", b, got, want)
+	for _, parallel := range []int{0, 1} {
+		got, err := decodeWith(b, parallel)
+		switch {
+		case !ok && err == nil:
+			t.Fatalf("%q (parallel %d): decoded %#v, but it is not one JSON value", b, parallel, got)
+		case ok && err != nil:
+			t.Fatalf("%q (parallel %d): %v", b, parallel, err)
+		case ok && !reflect.DeepEqual(asNumbers(got), want):
+			t.Fatalf("%q (parallel %d): got %#v, want %#v", b, parallel, got, want)
+		}
+	}
+}
+
+func TestDecodeValueParallel(t *testing.T) {
+	// A batch large enough to be decoded on several goroutines.
+	var buf bytes.Buffer
+	buf.WriteString(`{"op":"project","records":[`)
+	for i := range 2000 {
+		if i > 0 {
+			buf.WriteString(" ,\n")
+		}
+		buf.WriteString(`{"n":` + strconv.Itoa(i) + `,"s":"x\"]}` + strconv.Itoa(i) + `","a":[[],{}]}`)
+	}
+	buf.WriteString(`]}`)
+	if buf.Len() < parallelBytes {
+		t.Fatalf("%d bytes: too small to be decoded in parallel", buf.Len())
+	}
+	checkDecode(t, buf.Bytes())
+	// A bad element is found, wherever it is.
+	bad := bytes.Replace(buf.Bytes(), []byte(`"n":1999,`), []byte(`"n":1999,,`), 1)
+	if _, err := decodeValue(bad); err == nil {
+		t.Fatal("a bad element in the last part was accepted")
 	}
 }
 
