@@ -15,18 +15,22 @@ type execRun struct {
 	sync     string
 	extra    []string // more fold-exec flags, e.g. --jobs
 	label    string
+	handler  string // the counter's handler; "" for the Go one, counter-go
 }
 
-// runExec pipes the input through fold-exec with the Go counter handler
-// and checks that every command printed its one event record.
+// runExec pipes the input through fold-exec with the counter handler (the
+// Go one unless r says otherwise) and checks that every command printed
+// its one event record.
 func (e *Env) runExec(r execRun) (ProcResult, error) {
 	exe, err := e.Prog("fold-exec")
 	if err != nil {
 		return ProcResult{}, err
 	}
-	counter, err := e.Prog("counter-go")
-	if err != nil {
-		return ProcResult{}, err
+	counter := r.handler
+	if counter == "" {
+		if counter, err = e.Prog("counter-go"); err != nil {
+			return ProcResult{}, err
+		}
 	}
 	args := []string{exe, "--root", r.root, "--sync", r.sync, "--handler", "counter=" + counter}
 	args = append(args, r.extra...)
