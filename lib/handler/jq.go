@@ -241,6 +241,12 @@ func (j *jqProgram) load() (*gojq.Code, error) {
 		}
 		return fail(reason, "", err)
 	}
+	compat, err := gojq.Parse(jqCompat)
+	if err != nil {
+		panic(err) // a constant
+	}
+	// The program's own definitions come after, and win.
+	q.FuncDefs = append(compat.FuncDefs, q.FuncDefs...)
 	env := append(append(os.Environ(), j.cfg.Env...), "FOLD_PROTOCOL=1")
 	code, err := gojq.Compile(q,
 		gojq.WithEnvironLoader(func() []string { return env }),
@@ -257,6 +263,14 @@ func (j *jqProgram) load() (*gojq.Code, error) {
 	}
 	return code, nil
 }
+
+// jqCompat defines builtins of jq that gojq lacks and that mean the same
+// in-process: gojq keeps no order of keys, so the unsorted keys are the
+// sorted ones, as .[] and to_entries give them.
+const jqCompat = `
+def keys_unsorted: keys;
+def leaf_paths: paths(scalars);
+.`
 
 // position is the 1-based line and column of byte offset off in src.
 func position(src []byte, off int) (line, col int) {

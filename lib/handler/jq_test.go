@@ -145,6 +145,23 @@ func TestJQFailures(t *testing.T) {
 	}
 }
 
+func TestJQCompat(t *testing.T) {
+	// Builtins of jq that gojq lacks, defined for it; a program's own
+	// definition of the same name wins.
+	p := jqPool(t, `{keys: (.state | keys_unsorted), leaves: [.state | leaf_paths]}`, Config{}, 1)
+	ans, err := p.Call(context.Background(), []byte(`{"state":{"b":1,"a":{"c":2}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"keys":["a","b"],"leaves":[["a","c"],["b"]]}`; string(ans) != want {
+		t.Fatalf("answer %s, want %s", ans, want)
+	}
+	q := jqPool(t, `def keys_unsorted: ["mine"]; {k: keys_unsorted}`, Config{}, 1)
+	if ans, err := q.Call(context.Background(), []byte(`{}`)); err != nil || string(ans) != `{"k":["mine"]}` {
+		t.Fatalf("answer %s, %v", ans, err)
+	}
+}
+
 func TestJQHaltAfterAnswer(t *testing.T) {
 	// A one-shot jq answers, then halts: that is an answer.
 	p := jqPool(t, `{ok: true}, halt`, Config{}, 1)
