@@ -32,14 +32,14 @@ func JQFile(command string) (string, bool) {
 
 // jqProgram is an in-process jq handler: the program is compiled once, with
 // gojq, on the first request, and each request runs through it in the
-// caller's goroutine. A compiled program is safe for concurrent runs; slots
-// bounds them to the pool's size, so --jobs means concurrent runners.
+// caller's goroutine. A compiled program is safe for concurrent runs; the
+// runners bound them to the pool's size, so --jobs means concurrent runs.
 type jqProgram struct {
-	cfg    Config
-	name   string
-	file   string
-	slots  chan struct{}
-	closed atomic.Bool
+	cfg     Config
+	name    string
+	file    string
+	runners chan *runner // nil until first taken
+	closed  atomic.Bool
 
 	once sync.Once
 	code *gojq.Code
@@ -47,11 +47,12 @@ type jqProgram struct {
 }
 
 func newJQ(cfg Config, name, file string, size int) *jqProgram {
-	return &jqProgram{cfg: cfg, name: name, file: file, slots: make(chan struct{}, size)}
+	j := &jqProgram{cfg: cfg, name: name, file: file, runners: make(chan *runner, size)}
+	for range size {
+		j.runners <- nil
+	}
+	return j
 }
-
-// errRunTimeout is the cause of a run's context ending at Config.Timeout.
-var errRunTimeout = errors.New("jq handler timed out")
 
 // call runs req through the program and returns its answer, with the
 // errors a co-process would give for the same misbehaviour.
@@ -70,24 +71,24 @@ func (j *jqProgram) call(ctx context.Context, req []byte) ([]byte, error) {
 		return nil, &Error{Handler: j.name, Reason: "was not called: the request is not one JSON value: " + err.Error(), Err: ErrBadRequest}
 	}
 	j.cfg.debug(debugRequest, req)
+	var r *runner
 	select {
-	case j.slots <- struct{}{}:
+	case r = <-j.runners:
 	case <-ctx.Done():
 		return nil, notCalled(j.name, ctx.Err())
 	}
-	defer func() { <-j.slots }()
-	run := ctx
-	if j.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		run, cancel = context.WithTimeoutCause(ctx, j.cfg.Timeout, errRunTimeout)
-		defer cancel()
+	if r == nil {
+		r = newRunner()
 	}
-	out, err := j.run(run, in)
+	defer func() { j.runners <- r }()
+	r.start(ctx, j.cfg.Timeout)
+	out, err := j.run(r, in)
+	stopped := r.finish()
 	if out != nil {
 		j.cfg.debug(debugAnswer, out)
 	}
 	if err != nil {
-		return nil, j.failure(run, err, out)
+		return nil, j.failure(stopped, err, out)
 	}
 	return out, nil
 }
@@ -151,11 +152,15 @@ func (j *jqProgram) run(ctx context.Context, in any) (out []byte, err error) {
 
 // failure turns what went wrong in a run into the error a co-process
 // would have given: the same sentinels, the same reasons where there is
-// an equivalent.
-func (j *jqProgram) failure(run context.Context, err error, out []byte) error {
+// an equivalent. stopped is why the run was stopped, if it was.
+func (j *jqProgram) failure(stopped, err error, out []byte) error {
 	e := &Error{Handler: j.name, Err: ErrBadAnswer, Output: quoteOutput(out)}
 	var halt *gojq.HaltError
 	switch {
+	case stopped == errRunTimeout:
+		return &Error{Handler: j.name, Reason: fmt.Sprintf("did not answer within %s", j.cfg.Timeout), Err: ErrTimeout}
+	case stopped != nil:
+		return cancelled(j.name, stopped)
 	case errors.Is(err, errNotObject):
 		e.Reason = "answered with something that is not a JSON object"
 	case errors.Is(err, errLineTooLong):
@@ -164,11 +169,6 @@ func (j *jqProgram) failure(run context.Context, err error, out []byte) error {
 		e.Reason = "gave no answer (the program had no output for the request)"
 	case errors.Is(err, errManyOutputs):
 		e.Reason = "answered more than once (the program had more than one output for the request)"
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		if context.Cause(run) == errRunTimeout {
-			return &Error{Handler: j.name, Reason: fmt.Sprintf("did not answer within %s", j.cfg.Timeout), Err: ErrTimeout}
-		}
-		return cancelled(j.name, err)
 	case errors.As(err, new(*afterAnswerError)):
 		e.Reason, e.Err, e.Output = "failed after its answer: jq: error: "+jqMessage(errors.Unwrap(err)), ErrFailed, ""
 	case errors.Is(err, errPanic):
