@@ -162,6 +162,23 @@ func TestJQCompat(t *testing.T) {
 	}
 }
 
+func TestJQModules(t *testing.T) {
+	// Modules are found beside the program, as with jq -L DIR.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "twice.jq"), []byte(`def twice: . * 2;`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "h.jq")
+	if err := os.WriteFile(file, []byte(`include "twice"; import "twice" as t; {n: (.n | twice | t::twice)}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPool(Config{Command: "jq:" + file}, 1)
+	defer p.Close()
+	if ans, err := p.Call(context.Background(), []byte(`{"n":3}`)); err != nil || string(ans) != `{"n":12}` {
+		t.Fatalf("answer %s, %v", ans, err)
+	}
+}
+
 func TestJQHaltAfterAnswer(t *testing.T) {
 	// A one-shot jq answers, then halts: that is an answer.
 	p := jqPool(t, `{ok: true}, halt`, Config{}, 1)

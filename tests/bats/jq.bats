@@ -235,3 +235,40 @@ saga() {
 	assert_stderr_line 'fold-pm: error: handler "jq:loc.jq" cannot start: its program does not compile: variable not defined: $__loc__'
 	assert_stderr_line -p 'fold-pm: hint: in-process handlers run gojq'
 }
+
+# example_runs DOC TEXT: TEXT is in DOC verbatim (each line, leading space
+# aside), and runs from the repository's top directory on a fresh root.
+example_runs() {
+	local doc=$1 text=$2 line
+	while IFS= read -r line; do
+		line=${line#"${line%%[! ]*}"}
+		grep -qF -- "$line" <<<"$doc" || fail "not in the docs: $line"
+	done <<<"$text"
+	(cd "$REPO" && sh -c "$text") >/dev/null || fail "failed: $text"
+}
+
+@test "the jq: examples of --help, the man pages and the README run verbatim" {
+	local saga="$REPO/examples/saga"
+	printf '%s\n' '{"aggregate_type":"order","instance_id":"o-1","command":{"type":"Place","data":{"sku":"widget","qty":2}}}' |
+		fold-exec --handler order=jq:"$saga/order.jq" >/dev/null
+	example_runs "$(fold-exec --help)" "echo '{\"instance_id\":\"a\",\"command\":{\"type\":\"Increment\"}}' |
+     fold-exec --type counter --handler jq:examples/counter/counter.jq"
+	example_runs "$(cat "$REPO/man/fold-exec.1.md")" "    echo '{\"instance_id\":\"alpha\",\"command\":{\"type\":\"Increment\"}}' |
+      fold-exec --type counter --handler jq:examples/counter/counter.jq"
+	example_runs "$(cat "$REPO/README.md")" "echo '{\"aggregate_type\":\"counter\",\"instance_id\":\"alpha\",\"command\":{\"type\":\"Increment\"}}' |
+  fold-exec --handler counter=jq:examples/counter/counter.jq"
+	[[ $(value_of alpha) -eq 2 && $(value_of a) -eq 1 ]]
+	example_runs "$(fold-project --help)" "   fold-project --name total-counter --subscribe counter \\
+     --handler jq:examples/counter/total_counter.jq"
+	example_runs "$(cat "$REPO/man/fold-project.1.md")" "    fold-project --name total-counter --subscribe counter \\
+      --handler jq:examples/counter/total_counter.jq"
+	example_runs "$(fold-pm --help)" "   fold-pm --name fulfil --subscribe order,inventory --handler jq:examples/saga/fulfil.jq --dispatch \\
+     --handler order=jq:examples/saga/order.jq --handler inventory='sh examples/saga/inventory.sh'"
+	example_runs "$(cat "$REPO/man/fold-pm.1.md")" "    fold-pm --name fulfil --subscribe order,inventory \\
+            --handler jq:examples/saga/fulfil.jq --dispatch \\
+            --handler order=jq:examples/saga/order.jq \\
+            --handler inventory='sh examples/saga/inventory.sh'"
+	run jq -c .state "$ROOT/process_managers/fulfil/checkpoint.json"
+	assert_output '{"cancelled":1,"confirmed":0,"placed":1}'
+	[[ $(log_types inventory widget) == ReservationFailed ]]
+}
