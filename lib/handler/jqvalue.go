@@ -105,13 +105,10 @@ func (d *valueDecoder) object(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, d.errorf("nested too deep")
 	}
-	d.i++ // {
 	// A size hint up to 8 makes the map and its first group one
 	// allocation: most objects have no more keys.
 	m := make(map[string]any, 8)
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
+	if d.open('}') {
 		return m, nil
 	}
 	for {
@@ -133,17 +130,9 @@ func (d *valueDecoder) object(depth int) (any, error) {
 			return nil, err
 		}
 		m[k] = v // the last of duplicate keys wins, as in encoding/json
-		d.space()
-		if d.i < len(d.b) && d.b[d.i] == ',' {
-			d.i++
-			d.space()
-			continue
+		if more, err := d.next('}'); err != nil || !more {
+			return m, err
 		}
-		if d.i < len(d.b) && d.b[d.i] == '}' {
-			d.i++
-			return m, nil
-		}
-		return nil, d.errorf("want ',' or '}'")
 	}
 }
 
@@ -154,11 +143,8 @@ func (d *valueDecoder) array(depth int) (any, error) {
 	if depth == 2 && d.parallel > 0 && len(d.b)-d.i >= d.parallel {
 		return d.arrayParallel(depth)
 	}
-	d.i++ // [
 	a := []any{}
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
+	if d.open(']') {
 		return a, nil
 	}
 	for {
@@ -167,18 +153,40 @@ func (d *valueDecoder) array(depth int) (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.space()
-		if d.i < len(d.b) && d.b[d.i] == ',' {
+		if more, err := d.next(']'); err != nil || !more {
+			return a, err
+		}
+	}
+}
+
+// open moves past the opening bracket at d.i and reports whether closing
+// follows at once (and moves past it too).
+func (d *valueDecoder) open(closing byte) (empty bool) {
+	d.i++
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == closing {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// next moves past what follows an element: a comma and the space after it
+// (more), or the closing bracket (not more, no error).
+func (d *valueDecoder) next(closing byte) (more bool, err error) {
+	d.space()
+	if d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ',':
 			d.i++
 			d.space()
-			continue
-		}
-		if d.i < len(d.b) && d.b[d.i] == ']' {
+			return true, nil
+		case closing:
 			d.i++
-			return a, nil
+			return false, nil
 		}
-		return nil, d.errorf("want ',' or ']'")
 	}
+	return false, d.errorf("want ',' or '%c'", closing)
 }
 
 // arrayParallel decodes an array by finding where its elements start and
@@ -187,30 +195,20 @@ func (d *valueDecoder) array(depth int) (any, error) {
 // the array is accepted only if it is valid JSON, as a sequential decode
 // would accept it.
 func (d *valueDecoder) arrayParallel(depth int) (any, error) {
-	d.i++ // [
 	var spans [][2]int
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
+	if d.open(']') {
 		return []any{}, nil
 	}
-	for {
+	for more := true; more; {
 		start := d.i
 		if err := d.skip(); err != nil {
 			return nil, err
 		}
 		spans = append(spans, [2]int{start, d.i})
-		d.space()
-		if d.i < len(d.b) && d.b[d.i] == ',' {
-			d.i++
-			d.space()
-			continue
+		var err error
+		if more, err = d.next(']'); err != nil {
+			return nil, err
 		}
-		if d.i < len(d.b) && d.b[d.i] == ']' {
-			d.i++
-			break
-		}
-		return nil, d.errorf("want ',' or ']'")
 	}
 	out := make([]any, len(spans))
 	parts := min(runtime.GOMAXPROCS(0), max(len(spans)/minPerPart, 1))

@@ -101,6 +101,8 @@ type pending struct {
 }
 
 // New returns a Process for cfg. Nothing is started until the first Call.
+// cfg.Command is a shell command line: an in-process jq handler ("jq:FILE")
+// is a Pool's (NewPool).
 func New(cfg Config) *Process {
 	return &Process{cfg: cfg, name: cfg.name(), wlock: make(chan struct{}, 1)}
 }
