@@ -118,12 +118,8 @@ func medianFloat(v []float64) float64 {
 // instance exists, with the snapshot the first run left).
 func (e *Env) manyInstances(sync string, target float64, tag string) error {
 	n, inst := e.N(100000, 1000), e.N(1000, 100)
-	dir, err := e.NewDir("input")
+	input, err := e.commandsInput(n, inst)
 	if err != nil {
-		return err
-	}
-	input := filepath.Join(dir, "commands.jsonl")
-	if err := writeCommands(input, n, inst); err != nil {
 		return err
 	}
 	best := map[string]time.Duration{}
@@ -163,12 +159,8 @@ func measureSyncNone(e *Env) error { return e.manyInstances("none", 50000, "(c)"
 // each, which the actor cap must keep bounded.
 func measureRSS(e *Env) error {
 	n := e.N(100000, 1000)
-	dir, err := e.NewDir("input")
+	input, err := e.commandsInput(n, n)
 	if err != nil {
-		return err
-	}
-	input := filepath.Join(dir, "commands.jsonl")
-	if err := writeCommands(input, n, n); err != nil {
 		return err
 	}
 	var rss int64

@@ -50,12 +50,8 @@ func measureJQExec(e *Env) error {
 		{"jq in-process (jq:counter.jq)", "jq:" + counter},
 		{"jq co-process (jq --unbuffered -c -f counter.jq)", "jq --unbuffered -c -f " + shellQuote(counter)},
 	}
-	dir, err := e.NewDir("input")
+	input, err := e.commandsInput(n, inst)
 	if err != nil {
-		return err
-	}
-	input := filepath.Join(dir, "commands.jsonl")
-	if err := writeCommands(input, n, inst); err != nil {
 		return err
 	}
 	phases := []string{"cold", "warm"}
@@ -115,18 +111,10 @@ func measureJQProject(e *Env) error {
 	if err != nil {
 		return err
 	}
-	dir, err := e.NewDir("root")
+	root, _, err := e.counterRoot(streams, per)
 	if err != nil {
 		return err
 	}
-	root := filepath.Join(dir, "root")
-	start := time.Now()
-	size, err := writeStreams(root, "counter", streams, per, incremented)
-	if err != nil {
-		return err
-	}
-	e.Logf("wrote %d streams × %d Incremented events = %d events (%.1f MiB of logs) in %s",
-		streams, per, total, float64(size)/(1<<20), time.Since(start).Round(time.Millisecond))
 	var best time.Duration
 	for run := range e.Runs {
 		args := []string{exe, "--root", root, "--name", "total-counter", "--subscribe", "counter", "--handler", "jq:" + totals}
