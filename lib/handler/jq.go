@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,10 +28,11 @@ func JQFile(command string) (string, bool) {
 	return file, true
 }
 
-// jqProgram is an in-process jq handler: the program is compiled once, with
-// gojq, on the first request, and each request runs through it in the
-// caller's goroutine. A compiled program is safe for concurrent runs; the
-// runners bound them to the pool's size, so --jobs means concurrent runs.
+// jqProgram is an in-process jq handler: the program is read and compiled,
+// with gojq, on the first request, and each request runs through it in the
+// caller's goroutine, on one of as many runners as the pool's size (so
+// --jobs means concurrent runs), each with its own compilation (see
+// newRunner).
 type jqProgram struct {
 	cfg     Config
 	name    string
@@ -41,9 +40,11 @@ type jqProgram struct {
 	runners chan *runner // nil until first taken
 	closed  atomic.Bool
 
-	once sync.Once
-	code *gojq.Code
-	err  error // a *StartError: the program cannot be read or compiled
+	once    sync.Once
+	err     error                  // a *StartError: the program cannot be read or compiled
+	src     string                 // the program, once read
+	environ []string               // what $ENV holds
+	spare   atomic.Pointer[runner] // the runner load compiled, until taken
 }
 
 func newJQ(cfg Config, name, file string, size int) *jqProgram {
@@ -60,7 +61,7 @@ func (j *jqProgram) call(ctx context.Context, req []byte) ([]byte, error) {
 	if j.closed.Load() {
 		return nil, closedError(j.name, "was already closed")
 	}
-	if err := j.compile(); err != nil {
+	if err := j.load(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -78,7 +79,12 @@ func (j *jqProgram) call(ctx context.Context, req []byte) ([]byte, error) {
 		return nil, notCalled(j.name, ctx.Err())
 	}
 	if r == nil {
-		r = newRunner()
+		if r = j.spare.Swap(nil); r == nil {
+			if r, err = j.newRunner(); err != nil {
+				j.runners <- nil
+				return nil, &StartError{Handler: j.name, Reason: "its program does not compile: " + err.Error(), Err: err}
+			}
+		}
 	}
 	defer func() { j.runners <- r }()
 	r.start(ctx, j.cfg.Timeout)
@@ -106,22 +112,32 @@ type afterAnswerError struct{ err error }
 func (e *afterAnswerError) Error() string { return e.err.Error() }
 func (e *afterAnswerError) Unwrap() error { return e.err }
 
-// run runs the program on in and returns its one output as JSON. out is
-// set whenever there was an output, also with an error, for the debug copy
-// and the error's quote.
-func (j *jqProgram) run(ctx context.Context, in any) (out []byte, err error) {
+// run runs the request through r's loop and returns the program's one
+// output as JSON. out is set whenever there was an output, also with an
+// error, for the debug copy and the error's quote. Whatever goes wrong
+// ends the loop, which the next request starts again: the program stops
+// at its first error, and after a second output it is not at its pause.
+func (j *jqProgram) run(r *runner, in any) (out []byte, err error) {
 	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("%w: %v", errPanic, r)
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("%w: %v", errPanic, p)
+		}
+		if err != nil {
+			r.iter = nil
 		}
 	}()
-	iter := j.code.RunWithContext(ctx, in)
-	v, ok := iter.Next()
-	if !ok {
-		return nil, errNoOutput
+	if r.iter == nil {
+		r.iter = r.code.RunWithContext(r, nil)
 	}
-	if e, isErr := v.(error); isErr {
+	r.pending, r.hasPending = in, true
+	v, ok := r.iter.Next()
+	switch e, isErr := v.(error); {
+	case !ok:
+		return nil, errNoOutput // the loop never ends: this is a bug
+	case isErr:
 		return nil, e
+	case r.paused:
+		return nil, errNoOutput
 	}
 	out, err = gojq.Marshal(v)
 	switch _, obj := v.(map[string]any); {
@@ -134,18 +150,18 @@ func (j *jqProgram) run(ctx context.Context, in any) (out []byte, err error) {
 	}
 	// A second output would be a second answer: a co-process would send it
 	// as the answer to the next request.
-	switch w, more := iter.Next(); e := w.(type) {
-	case nil:
-		if more {
-			return out, errManyOutputs
-		}
+	w, ok := r.iter.Next()
+	switch e := w.(type) {
 	case *gojq.HaltError:
 		// It answered, then halted: as a one-shot jq does.
 		j.halted(e)
+		r.iter = nil
 	case error:
 		return out, &afterAnswerError{e}
 	default:
-		return out, errManyOutputs
+		if !ok || !r.paused {
+			return out, errManyOutputs
+		}
 	}
 	return out, nil
 }
@@ -211,74 +227,6 @@ func (j *jqProgram) halted(h *gojq.HaltError) {
 		b = append(b, '\n')
 	}
 	_, _ = j.cfg.Stderr.Write(b)
-}
-
-// compile reads and compiles the program once; every later call gets the
-// same outcome.
-func (j *jqProgram) compile() error {
-	j.once.Do(func() { j.code, j.err = j.load() })
-	return j.err
-}
-
-func (j *jqProgram) load() (*gojq.Code, error) {
-	fail := func(reason, hint string, err error) (*gojq.Code, error) {
-		return nil, &StartError{Handler: j.name, Reason: reason, Hint: hint, Err: err}
-	}
-	if j.file == "" {
-		return fail("names no program file", "write --handler jq:FILE, FILE being a jq program", errors.New("no program file"))
-	}
-	src, err := os.ReadFile(j.file)
-	if err != nil {
-		return fail("cannot read its program: "+err.Error(), "the path is relative to the current directory", err)
-	}
-	q, err := gojq.Parse(string(src))
-	if err != nil {
-		reason := "its program does not parse: " + err.Error()
-		if pe, ok := errors.AsType[*gojq.ParseError](err); ok {
-			// Offset is past the token that did not fit: point at it.
-			line, col := position(src, pe.Offset-len(pe.Token))
-			reason = fmt.Sprintf("its program does not parse: %s:%d:%d: %v", j.file, line, col, err)
-		}
-		return fail(reason, "", err)
-	}
-	compat, err := gojq.Parse(jqCompat)
-	if err != nil {
-		panic(err) // a constant
-	}
-	// The program's own definitions come after, and win.
-	q.FuncDefs = append(compat.FuncDefs, q.FuncDefs...)
-	env := append(append(os.Environ(), j.cfg.Env...), "FOLD_PROTOCOL=1")
-	code, err := gojq.Compile(q,
-		gojq.WithEnvironLoader(func() []string { return env }),
-		// jq's default search path has ~/.jq; the program's own directory
-		// stands in for jq's -L.
-		gojq.WithModuleLoader(gojq.NewModuleLoader([]string{"~/.jq", filepath.Dir(j.file)})),
-		gojq.WithFunction("debug", 0, 0, j.debugFunc),
-		gojq.WithFunction("stderr", 0, 0, j.stderrFunc),
-		gojq.WithFunction("input_filename", 0, 0, func(any, []any) any { return nil }),
-	)
-	if err != nil {
-		return fail("its program does not compile: "+err.Error(),
-			"in-process handlers run gojq, which lacks a few of jq's builtins: see docs/jq.md", err)
-	}
-	return code, nil
-}
-
-// jqCompat defines builtins of jq that gojq lacks and that mean the same
-// in-process: gojq keeps no order of keys, so the unsorted keys are the
-// sorted ones, as .[] and to_entries give them.
-const jqCompat = `
-def keys_unsorted: keys;
-def leaf_paths: paths(scalars);
-.`
-
-// position is the 1-based line and column of byte offset off in src.
-func position(src []byte, off int) (line, col int) {
-	off = min(max(off, 0), len(src))
-	before := src[:off]
-	line = 1 + strings.Count(string(before), "\n")
-	col = off - strings.LastIndexByte(string(before), '\n')
-	return line, col
 }
 
 // debugFunc is jq's debug: ["DEBUG:",.] on a line of stderr.

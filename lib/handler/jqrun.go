@@ -5,17 +5,29 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/itchyny/gojq"
 )
 
 // errRunTimeout is why a run was stopped at Config.Timeout.
 var errRunTimeout = errors.New("jq handler timed out")
 
-// runner is one of the concurrent runs a jqProgram allows. A run holds it
-// from start to finish, and it is the run's context: gojq checks Done
-// between steps, which is how a program that loops for ever is stopped.
+// runner is one of the concurrent runs a jqProgram allows: its own
+// compilation of the program, in a loop that stays at its pause between
+// requests (see newRunner). A request holds it from start to finish, and
+// it is the loop's context: gojq checks Done between steps, which is how a
+// program that loops for ever is stopped.
 // Its timer and channel are kept from run to run: a context and a timer
 // made for every request cost an in-process request a tenth of its time.
 type runner struct {
+	code *gojq.Code // the program in its loop, compiled for this runner
+	iter gojq.Iter  // the loop, at its pause; nil before the first request and after a failure
+	// The request the loop takes next, under the lock of the runner's
+	// holder: _fold_request reads it.
+	pending    any
+	hasPending bool
+	paused     bool // the loop found no request: what it outputs now is the pause
+
 	timer   *time.Timer
 	stopCtx func() bool // stops the run's context.AfterFunc, if it has one
 
@@ -78,6 +90,17 @@ func (r *runner) finish() error {
 		r.done, r.err = make(chan struct{}), nil
 	}
 	return err
+}
+
+// request is the loop's _fold_request: the pending request, or null.
+func (r *runner) request(any, []any) any {
+	if !r.hasPending {
+		r.paused = true
+		return nil
+	}
+	v := r.pending
+	r.pending, r.hasPending, r.paused = nil, false, false
+	return v
 }
 
 // stop stops the run in hand, if any, for err.
