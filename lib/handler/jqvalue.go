@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -249,17 +250,9 @@ func (d *valueDecoder) skip() error {
 	for d.i < len(d.b) {
 		switch c := d.b[d.i]; c {
 		case '"':
-			d.i++
-			for d.i < len(d.b) && d.b[d.i] != '"' {
-				if d.b[d.i] == '\\' {
-					d.i++
-				}
-				d.i++
+			if err := d.skipString(); err != nil {
+				return err
 			}
-			if d.i >= len(d.b) {
-				return d.errorf("unterminated string")
-			}
-			d.i++
 		case '{', '[':
 			nest++
 			d.i++
@@ -285,6 +278,28 @@ func (d *valueDecoder) skip() error {
 		return d.errorf("unexpected end")
 	}
 	return nil
+}
+
+// skipString moves past the string that starts at d.i: to the first quote
+// not escaped, found a quote at a time rather than a byte at a time.
+func (d *valueDecoder) skipString() error {
+	start := d.i + 1
+	for from := start; ; {
+		k := bytes.IndexByte(d.b[from:], '"')
+		if k < 0 {
+			return d.errorf("unterminated string")
+		}
+		q := from + k
+		n := 0 // the backslashes right before the quote
+		for q-1-n >= start && d.b[q-1-n] == '\\' {
+			n++
+		}
+		from = q + 1
+		if n%2 == 0 {
+			d.i = from
+			return nil
+		}
+	}
 }
 
 // number reads a number as the JSON grammar has it; see decodeValue for
