@@ -37,7 +37,7 @@ type jqProgram struct {
 	cfg     Config
 	name    string
 	file    string
-	runners chan *runner // nil until first taken
+	runners chan *runner // the free ones; a nil one is made when taken
 	closed  atomic.Bool
 
 	once    sync.Once
