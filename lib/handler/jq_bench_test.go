@@ -2,7 +2,6 @@ package handler_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"testing"
 
@@ -13,16 +12,7 @@ import (
 func jqBench(b *testing.B, file string, req []byte) {
 	p := handler.NewPool(handler.Config{Command: "jq:../../examples/counter/" + file, Timeout: 30e9}, 1)
 	defer p.Close()
-	ctx := context.Background()
-	if _, err := p.Call(ctx, req); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := p.Call(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchCalls(b, p, req)
 }
 
 // BenchmarkJQHandle is an in-process jq handler's cost per handle request:
