@@ -46,6 +46,11 @@ func runExec(c *cli.Context, env app.Env) error {
 	}
 	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root.Dir, cfg.Jobs)
 	defer exec.ClosePools(cfg.Routes)
+	stop, cancel := app.SignalContext(c.Context)
+	defer cancel()
+	if err := exec.StartPools(stop, cfg.Routes); err != nil {
+		return app.HandlerStart(err) // before any input is read
+	}
 	ins, closeAll, err := app.Inputs(c.Args().Slice(), env.Stdin)
 	if err != nil {
 		return err
@@ -59,8 +64,6 @@ func runExec(c *cli.Context, env app.Env) error {
 	if !app.IsTerminal(env.Stdout) {
 		run.Progress = app.NewProgress(env.Stderr, "fold-exec")
 	}
-	stop, cancel := app.SignalContext(c.Context)
-	defer cancel()
 	// Work in hand is finished even after a stop signal: c.Context.
 	return run.Run(stop, c.Context, cancel, ins, env.Stdout)
 }
@@ -95,6 +98,9 @@ func runState(c *cli.Context, env app.Env) error {
 	}
 	pools := exec.Routes{id.Type: cmd}.Pools(app.HandlerBase(c, env), cm.Root.Dir, 1)
 	defer exec.ClosePools(pools)
+	if err := exec.StartPools(c.Context, pools); err != nil {
+		return app.HandlerStart(err)
+	}
 	st, err := exec.ReadState(c.Context, cm.Store, pools[id.Type], cm.Log, id, at)
 	var f *exec.Failure
 	switch {

@@ -33,6 +33,9 @@ EXAMPLES:
    fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f fulfil.jq' \
      --dispatch --handler order='jq --unbuffered -c -f order.jq' --handler inventory='sh inventory.sh'
 
+   fold-pm --name fulfil --subscribe order,inventory --handler jq:examples/saga/fulfil.jq --dispatch \
+     --handler order=jq:examples/saga/order.jq --handler inventory='sh examples/saga/inventory.sh'
+
    fold-pm dead-letters --name fulfil
    fold-pm retry --name fulfil --handler shipping='sh shipping.sh'
 
@@ -58,7 +61,7 @@ func nameFlag() cli.Flag {
 func newApp(env app.Env) *cli.App {
 	flags := append(app.CommonFlags(), nameFlag(),
 		&cli.StringSliceFlag{Name: "subscribe", Usage: "react to records of these aggregate `TYPES` (T1,T2; repeatable)"},
-		&cli.StringSliceFlag{Name: "handler", Usage: "`CMD`: the process manager's handler; TYPE=CMD routes commands for TYPE (with --dispatch; repeatable)"},
+		&cli.StringSliceFlag{Name: "handler", Usage: "`CMD`: the process manager's handler; TYPE=CMD routes commands for TYPE (with --dispatch; repeatable); CMD jq:FILE runs the jq program FILE in-process"},
 		&cli.BoolFlag{Name: "dispatch", Usage: "run the commands in-process through the TYPE=CMD handlers and print the records they append"},
 		&cli.BoolFlag{Name: "stdin", Usage: "read event records from stdin (a pipe from fold-watch or fold-exec) instead of the root"},
 		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "after catching up, keep reacting to records as they are appended"},

@@ -92,6 +92,9 @@ func runRetry(c *cli.Context, env app.Env) error {
 
 	ecfg.Routes = routes.Pools(app.HandlerBase(c, env), cm.Root.Dir, ecfg.Jobs)
 	defer exec.ClosePools(ecfg.Routes)
+	if err := exec.StartPools(stop, ecfg.Routes); err != nil {
+		return app.HandlerStart(err)
+	}
 	eng := exec.New(ecfg)
 	defer eng.Close()
 	// Work in hand is finished even after a stop: c.Context.

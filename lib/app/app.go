@@ -40,7 +40,8 @@ func ExitStatusHelp(failed, retryable string) string {
    0   done, or stopped cleanly (a signal, a closed output)
    1   ` + failed + `
    2   usage error
-   3   fatal: root unusable or I/O error; processing stopped, nothing half-written
+   3   fatal: root unusable, a handler that cannot start, or I/O error; processing stopped,
+       nothing half-written
    75  ` + retryable
 }
 

@@ -236,21 +236,16 @@ bad_input() {
 	[[ $(jq -r .version <<<"$output") -eq 1 ]]
 }
 
-@test "a handler that does not exist fails each line, creating nothing" {
+@test "a handler that does not exist is fatal once, before any input is read, creating nothing" {
 	COUNTER=$BATS_TEST_TMPDIR/no-such-handler
 	{
 		envelope a Increment
 		envelope b Increment
 	} >in.jsonl
 	run --separate-stderr exec_counter --errors json <in.jsonl
-	assert_failure 1
+	assert_failure 3
 	assert_output ''
-	run sh -c 'grep "^{" | jq -c "[.line, .kind]"' <<<"$stderr"
-	assert_output - <<-'EOF'
-		[1,"handler_failed"]
-		[2,"handler_failed"]
-	EOF
-	assert_stderr --partial 'no-such-handler'
+	assert_stderr_line "fold-exec: error: handler \"$COUNTER\" cannot start: command not found"
 	assert_no_stream counter a
 	assert_no_stream counter b
 }
