@@ -70,9 +70,12 @@ func TestStart(t *testing.T) {
 				t.Fatalf("hint %q, want it to say %q", se.Hint, c.hint)
 			}
 			if c.starts > 0 {
+				// At least that many: a request written while the process
+				// was exiting is re-sent once to a new one (SPEC §4), which
+				// a loaded machine makes happen more often.
 				b, _ := os.ReadFile(starts)
-				if n := strings.Count(string(b), "x"); n != c.starts {
-					t.Fatalf("started %d times, want %d", n, c.starts)
+				if n := strings.Count(string(b), "x"); n < c.starts || n > 2*c.starts {
+					t.Fatalf("started %d times, want %d (at most %d)", n, c.starts, 2*c.starts)
 				}
 			}
 		})
