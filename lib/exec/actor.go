@@ -144,6 +144,12 @@ func (s *stream) process(batch []*job) {
 		s.failAll(outs, err)
 		return
 	}
+	s.retryConflictsLocked(ctx, outs, func(outs []outcome) { s.decideAppendLocked(ctx, outs) })
+}
+
+// decideAppendLocked decides the batch on the cached state and appends
+// what it decided. The writer lock must be held.
+func (s *stream) decideAppendLocked(ctx context.Context, outs []outcome) {
 	if s.e.cfg.Sync == SyncEach {
 		s.eager = newSyncer(s.w, len(outs))
 	}
@@ -189,10 +195,18 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 			defer unlock()
 			c, err := s.w.Check(&eventlog.Tail{})
 			if err == nil && c == eventlog.Same { // still empty
-				if err := s.appendLocked(outs); err != nil {
-					s.failAll(outs, err)
-				}
-				s.maybeSnapshot()
+				first := true
+				s.retryConflictsLocked(ctx, outs, func(outs []outcome) {
+					if !first {
+						s.decideAppendLocked(ctx, outs)
+						return
+					}
+					first = false
+					if err := s.appendLocked(outs); err != nil {
+						s.failAll(outs, err)
+					}
+					s.maybeSnapshot()
+				})
 				return true
 			}
 		}
