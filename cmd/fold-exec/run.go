@@ -96,7 +96,7 @@ func runExec(c *cli.Context, env app.Env) error {
 		}
 		return eng.Submit(ctx, e)
 	}
-	fatal := false
+	fatal, outage := false, false // outage: the store could not be reached
 	emit := func(o exec.Outcome) error {
 		if f := o.Result.Failure; f != nil {
 			cm.Report.Report(app.Failure{
@@ -108,6 +108,7 @@ func runExec(c *cli.Context, env app.Env) error {
 			}
 			if f.Kind.Fatal() {
 				fatal = true
+				outage = outage || errors.Is(f, store.ErrUnavailable)
 				cancel()
 			}
 			return nil
@@ -141,6 +142,9 @@ func runExec(c *cli.Context, env app.Env) error {
 			return ee
 		}
 		return app.Fatal(fmt.Errorf("read input: %w", err))
+	}
+	if fatal && outage {
+		return app.Exit(app.ExitRetryable)
 	}
 	if fatal {
 		return app.Exit(app.ExitFatal)

@@ -170,6 +170,18 @@ func Open(ctx context.Context, cfg Config, name string) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, nc: nc, js: js, subj: subjects{prefix: cfg.Name}, loc: loc,
 		locks: map[record.StreamID]chan struct{}{}, known: map[record.StreamID]bool{}, bounds: newBounds()}
+	err = s.retry(ctx, "connect", func(ctx context.Context) error {
+		_, err := js.AccountInfo(ctx)
+		return err
+	})
+	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		nc.Close()
+		return nil, fmt.Errorf("%s: %w (start nats-server with -js)", loc, err)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	if _, err := s.getStream(ctx); err != nil {
 		nc.Close()
 		return nil, err

@@ -142,6 +142,10 @@ func (s *Store) retry(ctx context.Context, what string, op func(context.Context)
 func unavailable(err error) bool {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case jetstream.JSErrCodeJetStreamNotEnabled, jetstream.JSErrCodeJetStreamNotEnabledForAccount:
+			return false // not a passing state: a server without -js
+		}
 		// 503: JetStream or the cluster is not available at the moment.
 		return apiErr.Code == 503 || apiErr.Code == 408
 	}
