@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 PROGS   := fold-exec fold-watch fold-project fold-pm
 
-.PHONY: all build demo test unit bats fuzz bench man clean
+.PHONY: all build demo test unit bats bats-nats fuzz bench man clean
 
 all: build
 
@@ -34,6 +34,11 @@ bats: build
 	status=$$?; \
 	echo "bats: $$(grep -c '^ok' $(BIN)/bats.tap) passed, $$(grep -c '^not ok' $(BIN)/bats.tap) failed"; \
 	exit $$status
+
+# The bats suites on NATS JetStream: a nats-server per file, a store per
+# test (FOLD_STORE); the tests that read or write the streams' files skip.
+bats-nats:
+	@FOLD_TEST_STORE=nats $(MAKE) --no-print-directory bats
 
 # Short fuzz runs of the parsers; longer runs: FUZZTIME=5m make fuzz.
 FUZZTIME ?= 10s
