@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 PROGS   := fold-exec fold-watch fold-project fold-pm
 
-.PHONY: all build demo test unit bats bats-nats fuzz bench man clean
+.PHONY: all build demo test unit bats bats-nats test-cluster fuzz bench man clean
 
 all: build
 
@@ -39,6 +39,12 @@ bats: build
 # test (FOLD_STORE); the tests that read or write the streams' files skip.
 bats-nats:
 	@FOLD_TEST_STORE=nats $(MAKE) --no-print-directory bats
+
+# A three-node JetStream cluster on 127.0.0.1 whose stream leader is
+# killed under load (about 20s a trial): CLUSTER_TRIALS=10 for more.
+CLUSTER_TRIALS ?= 3
+test-cluster: build
+	tests/cluster/leader-kill.sh $(CLUSTER_TRIALS)
 
 # Short fuzz runs of the parsers; longer runs: FUZZTIME=5m make fuzz.
 FUZZTIME ?= 10s
