@@ -43,6 +43,7 @@ func newApp(env app.Env) *cli.App {
 		&cli.DurationFlag{Name: "poll", Usage: "with --follow, look for changes every `DUR` instead of using file notifications"},
 		&cli.StringFlag{Name: "checkpoint", Usage: "durable consumer `NAME`: resume after the last record an earlier run printed (consumers/NAME/checkpoint.json)"},
 		&cli.DurationFlag{Name: "lock-timeout", Value: 10 * time.Second, Usage: "wait this long for a --checkpoint another run holds"},
+		&cli.StringFlag{Name: "order", Value: "stream", Usage: "stream (stream after stream), or store: in the order records were appended across streams (NATS JetStream stores only)"},
 		&cli.BoolFlag{Name: "list", Usage: "list the streams as {\"aggregate_type\",\"instance_id\"} lines, like fold-exec streams"},
 	)
 	return &cli.App{

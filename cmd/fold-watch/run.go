@@ -50,6 +50,18 @@ func runWatch(c *cli.Context, env app.Env) error {
 	if c.IsSet("poll") && !c.Bool("follow") {
 		return app.UsageError("--poll needs --follow")
 	}
+	order := watch.ByStream
+	switch o := c.String("order"); o {
+	case "stream":
+	case "store":
+		if _, ok := cm.Store.(store.Ordered); !ok {
+			return &app.ExitError{Code: app.ExitUsage, Message: "--order store: " + watch.ErrNoStoreOrder.Error(),
+				Hint: "give --store nats://HOST:PORT[/NAME]"}
+		}
+		order = watch.ByStore
+	default:
+		return app.UsageError(fmt.Sprintf("--order %q is not stream or store", o))
+	}
 
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
@@ -69,7 +81,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 		defer unlock()
 	}
 	src := &watch.Source{
-		Store: cm.Store, Types: types, Streams: streams, Poll: c.Duration("poll"), Log: cm.Log,
+		Store: cm.Store, Types: types, Streams: streams, Order: order, Poll: c.Duration("poll"), Log: cm.Log,
 		OnCorrupt:   cm.Report.Corrupt,
 		OnRewritten: w.rewritten,
 	}

@@ -142,3 +142,17 @@ var ErrConflict = errors.New("stream changed since it was read")
 // server down, a cluster electing a leader): trying again later may
 // succeed, and what was acknowledged before stays.
 var ErrUnavailable = errors.New("store unavailable")
+
+// Ordered is a Store that keeps one order across all its streams, the
+// order their lines were appended in (JetStream's stream sequence). The
+// file backend keeps none: its streams are files of their own.
+type Ordered interface {
+	Store
+	// ReadOrdered calls fn for each complete line of the selected streams
+	// in the order they were appended, from the first, each with its
+	// stream and the SPEC positions it has in its own log. It calls
+	// caughtUp whenever every line stored so far was passed to fn; without
+	// follow it then returns, with follow it waits for more until ctx is
+	// done. It stops with the first error of fn or caughtUp.
+	ReadOrdered(ctx context.Context, sel Selection, follow bool, fn func(record.StreamID, eventlog.Entry) error, caughtUp func() error) error
+}

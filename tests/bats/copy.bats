@@ -7,25 +7,10 @@
 
 load helpers
 
-setup_file() {
-	fold_setup_file || return 1
-	if ! on_nats; then
-		if [[ -z $(nats_server) ]]; then
-			[[ ${FOLD_REQUIRE_NATS:-} == 1 ]] && {
-				echo "# no nats-server (FOLD_REQUIRE_NATS=1): run make nats-server" >&3
-				return 1
-			}
-			return 0 # each test skips
-		fi
-		nats_start "$BATS_FILE_TMPDIR/nats" || return 1
-	fi
-}
+setup_file() { nats_setup_file; }
 
 setup() {
-	fold_setup
-	[[ -n ${NATS_URL:-} ]] || skip "no nats-server: run make nats-server"
-	unset FOLD_STORE # each command says which store it uses
-	NATS=$NATS_URL/copy$BATS_TEST_NUMBER
+	nats_setup
 	COUNTER=$COUNTER_GO
 }
 

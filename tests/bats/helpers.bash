@@ -110,16 +110,19 @@ nats_server() {
 	fi
 }
 
-# nats_start DIR: a nats-server with JetStream on a free 127.0.0.1 port,
-# its storage and log in DIR; sets NATS_PID and NATS_URL once it answers.
+# nats_start DIR [PORT [ARGS]]: a nats-server with JetStream on PORT (a
+# free 127.0.0.1 port if not given or -1), its storage and log in DIR;
+# sets NATS_PID and NATS_URL once it answers.
 nats_start() {
-	local dir=$1 bin ports i
+	local dir=$1 port=${2:--1} bin ports i
+	shift $(($# < 2 ? $# : 2))
 	bin=$(nats_server) || {
 		echo "# no nats-server: run make nats-server" >&3
 		return 1
 	}
 	mkdir -p "$dir"
-	"$bin" -a 127.0.0.1 -p -1 -js -sd "$dir/sd" --ports_file_dir "$dir" -l "$dir/log" </dev/null 3>&- &
+	rm -f "$dir"/*.ports
+	"$bin" -a 127.0.0.1 -p "$port" -js -sd "$dir/sd" --ports_file_dir "$dir" -l "$dir/log" "$@" </dev/null 3>&- &
 	NATS_PID=$!
 	for ((i = 0; i < 500; i++)); do
 		ports=$(cat "$dir"/*.ports 2>/dev/null) && [[ -n $ports ]] && break
@@ -134,6 +137,31 @@ nats_start() {
 	done
 	echo "# nats-server at $NATS_URL did not get ready: $dir/log" >&3
 	return 1
+}
+
+# nats_setup_file: for a file whose tests always need a nats-server: starts
+# the file's own unless FOLD_TEST_STORE=nats did. Without a binary its
+# tests skip (nats_setup says so), unless FOLD_REQUIRE_NATS=1.
+nats_setup_file() {
+	fold_setup_file || return 1
+	on_nats && return 0
+	if [[ -z $(nats_server) ]]; then
+		if [[ ${FOLD_REQUIRE_NATS:-} == 1 ]]; then
+			echo "# no nats-server (FOLD_REQUIRE_NATS=1): run make nats-server" >&3
+			return 1
+		fi
+		return 0
+	fi
+	nats_start "$BATS_FILE_TMPDIR/nats"
+}
+
+# nats_setup: fold_setup for such a file's tests; FOLD_STORE is unset, each
+# command names its store, NATS (a fresh one on the file's server).
+nats_setup() {
+	fold_setup
+	[[ -n ${NATS_URL:-} ]] || skip "no nats-server: run make nats-server"
+	unset FOLD_STORE
+	NATS=$NATS_URL/s$BATS_TEST_NUMBER
 }
 
 # nats_stop: stop the file's nats-server.
