@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 PROGS   := fold-exec fold-watch fold-project fold-pm
 
-.PHONY: all build demo test unit bats bats-nats test-cluster fuzz bench man clean
+.PHONY: all build demo demo-nats test unit bats bats-nats test-cluster fuzz bench man clean
 
 all: build
 
@@ -21,6 +21,11 @@ wildcard-progs = $(notdir $(wildcard cmd/*))
 # its TotalCounter projection, and the order-fulfilment saga.
 demo: build
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/scripts/demo.sh
+
+# The same demo with its streams on NATS JetStream: a nats-server of its
+# own on a free port, for the length of the demo.
+demo-nats: build
+	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/scripts/demo-nats.sh
 
 test: unit bats
 
