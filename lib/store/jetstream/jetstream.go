@@ -126,6 +126,9 @@ type Store struct {
 	subj subjects
 	loc  string
 
+	creating sync.Mutex // held while the stream or the bucket is made
+	looking  sync.Mutex // held while the stream is looked up
+
 	mu     sync.Mutex
 	stream jetstream.Stream   // nil until seen or made
 	kv     jetstream.KeyValue // nil until seen or made
@@ -227,6 +230,16 @@ func (s *Store) getStream(ctx context.Context) (jetstream.Stream, error) {
 	if st != nil {
 		return st, nil
 	}
+	// One lookup at a time: a cluster leaves some of a burst of lookups
+	// of a stream that does not exist yet unanswered.
+	s.looking.Lock()
+	defer s.looking.Unlock()
+	s.mu.Lock()
+	st = s.stream
+	s.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
 	err := s.retry(ctx, "open", func(ctx context.Context) error {
 		var err error
 		st, err = s.js.Stream(ctx, s.cfg.Name)
@@ -266,10 +279,17 @@ func (s *Store) streamConfig() jetstream.StreamConfig {
 	}
 }
 
-// ensure creates the store's stream if it does not exist yet.
+// ensure creates the store's stream if it does not exist yet. One
+// goroutine creates it while the others wait: a cluster answers a burst
+// of creations of one stream slowly, some only after a timeout.
 func (s *Store) ensure(ctx context.Context) (jetstream.Stream, error) {
 	st, err := s.getStream(ctx)
 	if err != nil || st != nil {
+		return st, err
+	}
+	s.creating.Lock()
+	defer s.creating.Unlock()
+	if st, err = s.getStream(ctx); err != nil || st != nil {
 		return st, err
 	}
 	err = s.retry(ctx, "create", func(ctx context.Context) error {

@@ -156,8 +156,8 @@ func (l *jsLog) lineBefore(ctx context.Context, off int64, tip *msg) (int64, []b
 	if j := bytes.LastIndexByte(m.data[:i], '\n'); j >= 0 {
 		return m.start + int64(j) + 1, m.data[j+1 : i], nil
 	}
-	if m.start == 0 {
-		return 0, m.data[:i], nil
+	if m.torn == 0 {
+		return m.start, m.data[:i], nil
 	}
 	// The line began in an earlier message: only a line longer than the
 	// server's payload limit, or bytes appended raw, do that.

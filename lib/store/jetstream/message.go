@@ -23,13 +23,16 @@ import (
 // message that ends in a newline, as all of fold's do: its end, the hash
 // of its last line, that line's version). Fold-Append names the append it
 // belongs to, so a writer that lost an acknowledgement can find out
-// whether its append landed.
+// whether its append landed. Fold-Torn, only on a message that does not
+// begin a line (one cut from a line longer than a message), is how many
+// bytes of its first line came before it.
 const (
 	hdrStart   = "Fold-Start"
 	hdrOffset  = "Fold-Offset"
 	hdrHash    = "Fold-Hash"
 	hdrVersion = "Fold-Version"
 	hdrAppend  = "Fold-Append"
+	hdrTorn    = "Fold-Torn"
 )
 
 // position is a SPEC position: just past a complete line.
@@ -43,6 +46,7 @@ type position struct {
 type msg struct {
 	seq      uint64
 	start    int64
+	torn     int64 // bytes of its first line before start
 	pos      position
 	data     []byte
 	appendID string
@@ -62,6 +66,9 @@ func parseMsg(raw *jetstream.RawStreamMsg) (*msg, error) {
 		return v
 	}
 	m.start = num(hdrStart)
+	if raw.Header.Get(hdrTorn) != "" {
+		m.torn = num(hdrTorn)
+	}
 	m.pos.offset = num(hdrOffset)
 	m.pos.version = uint64(num(hdrVersion))
 	m.pos.hash = raw.Header.Get(hdrHash)
@@ -78,6 +85,9 @@ func (m *msg) header(h nats.Header) {
 	}
 	if m.appendID != "" {
 		h.Set(hdrAppend, m.appendID)
+	}
+	if m.torn > 0 {
+		h.Set(hdrTorn, strconv.FormatInt(m.torn, 10))
 	}
 }
 
@@ -108,16 +118,19 @@ func after(prev position, end int64, data []byte, torn func() ([]byte, error)) (
 }
 
 // retry runs op until it succeeds, fails for a reason other than the
-// servers being unreachable, or the store's Timeout passes; each try gets
-// its own deadline so a request lost in a leader change is sent again.
+// servers being unreachable, or the store's Timeout passes. Each try gets
+// its own deadline, short at first and longer each time: a cluster leaves
+// requests unanswered while it elects a leader, as it does for a stream
+// it is still creating, and such a request is better sent again soon.
 func (s *Store) retry(ctx context.Context, what string, op func(context.Context) error) error {
 	deadline := time.Now().Add(s.cfg.Timeout)
-	wait := 50 * time.Millisecond
+	wait, try := 50*time.Millisecond, 500*time.Millisecond
 	for {
 		left := time.Until(deadline)
-		tctx, cancel := context.WithTimeout(ctx, min(left, 5*time.Second))
+		tctx, cancel := context.WithTimeout(ctx, min(left, try))
 		err := op(tctx)
 		cancel()
+		try = min(2*try, 5*time.Second)
 		if err == nil || !unavailable(err) {
 			return err
 		}
@@ -211,51 +224,63 @@ func (s *Store) next(ctx context.Context, st jetstream.Stream, subject string, s
 	return parseMsg(raw)
 }
 
-// publish stores msg expecting the subject's last sequence to be
-// expect, and returns its sequence. A failed expectation is an error
-// wrapping store.ErrConflict. When an acknowledgement is lost (a leader
-// change) the message is sent again; if the first copy had landed, the
-// second fails its expectation, and the message found last on the
-// subject, carrying this append's id, says it landed.
+// publish stores m expecting the subject's last sequence to be expect,
+// and returns its sequence; a failed expectation is an error wrapping
+// store.ErrConflict.
 func (s *Store) publish(ctx context.Context, m *nats.Msg, expect uint64) (uint64, error) {
-	var seq uint64
-	retried := false
-	err := s.retry(ctx, "append to "+m.Subject, func(ctx context.Context) error {
+	return s.commit(ctx, m.Subject, m.Header.Get(hdrAppend), expect, func(ctx context.Context) (uint64, error) {
 		ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(expect))
-		if err == nil {
-			seq = ack.Sequence
-			return nil
+		if conflict(err) {
+			return 0, errWrongLast
 		}
-		if unavailable(err) {
-			retried = true
+		if err != nil {
+			return 0, err
 		}
-		return err
+		return ack.Sequence, nil
 	})
-	if err != nil && conflict(err) && retried {
-		if seq, err = s.landed(ctx, m); err == nil && seq == 0 {
-			err = fmt.Errorf("append to %s: %w", m.Subject, store.ErrConflict)
-		}
-	}
-	if err != nil && conflict(err) {
-		err = fmt.Errorf("append to %s: %w", m.Subject, store.ErrConflict)
-	}
-	return seq, err
 }
 
-// landed returns the sequence of the last message on m's subject if it
-// is m (the same append id), else 0.
-func (s *Store) landed(ctx context.Context, m *nats.Msg) (uint64, error) {
-	id := m.Header.Get(hdrAppend)
-	if id == "" {
-		return 0, nil
+// errWrongLast is a refused expected last sequence.
+var errWrongLast = errors.New("wrong last sequence")
+
+// maxBusy bounds the tries of an append refused while the subject's
+// previous message was still being applied.
+const maxBusy = 100
+
+// commit runs send, one try of an append to subject expecting its last
+// sequence to be expect, through outages (store.retry) and until the
+// server's refusal of the expectation is understood. The server refuses
+// when another writer appended (a conflict), but also when this very
+// append landed on an earlier try whose acknowledgement was lost (the
+// last message then carries appendID), and, in a cluster, when the
+// subject's previous message was still being applied as this one came
+// (its last sequence is then still expect: the append is sent again).
+func (s *Store) commit(ctx context.Context, subject, appendID string, expect uint64, send func(context.Context) (uint64, error)) (uint64, error) {
+	for attempt := 1; ; attempt++ {
+		var seq uint64
+		err := s.retry(ctx, "append to "+subject, func(ctx context.Context) error {
+			var err error
+			seq, err = send(ctx)
+			return err
+		})
+		if !errors.Is(err, errWrongLast) {
+			return seq, err
+		}
+		st, err := s.getStream(ctx)
+		if err != nil {
+			return 0, err
+		}
+		last, err := s.lastRaw(ctx, st, subject)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case last != nil && appendID != "" && last.Header.Get(hdrAppend) == appendID:
+			return last.Sequence, nil
+		case attempt < maxBusy && (last == nil && expect == 0 || last != nil && last.Sequence == expect):
+			time.Sleep(time.Duration(min(attempt, 10)) * 200 * time.Microsecond)
+			continue
+		}
+		return 0, fmt.Errorf("append to %s: %w", subject, store.ErrConflict)
 	}
-	st, err := s.getStream(ctx)
-	if err != nil || st == nil {
-		return 0, err
-	}
-	last, err := s.last(ctx, st, m.Subject)
-	if err != nil || last == nil || last.appendID != id {
-		return 0, err
-	}
-	return last.seq, nil
 }

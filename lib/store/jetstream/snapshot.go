@@ -32,6 +32,10 @@ func (s *Store) getKV(ctx context.Context, create bool) (jetstream.KeyValue, err
 	if kv != nil {
 		return kv, nil
 	}
+	if create {
+		s.creating.Lock()
+		defer s.creating.Unlock()
+	}
 	err := s.retry(ctx, "open "+s.bucket(), func(ctx context.Context) error {
 		var err error
 		kv, err = s.js.KeyValue(ctx, s.bucket())

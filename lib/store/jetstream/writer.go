@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/store"
@@ -114,10 +114,11 @@ func (w *writer) Append(lines []byte, end int64) error {
 	msgs := make([]*msg, len(chunks))
 	at, pos := end, prev
 	for i, c := range chunks {
+		torn := at - pos.offset
 		if pos, err = after(pos, at, c, func() ([]byte, error) { return w.readTorn(ctx, pos.offset, at, tip, chunks[:i]) }); err != nil {
 			return err
 		}
-		msgs[i] = &msg{start: at, pos: pos, data: c}
+		msgs[i] = &msg{start: at, torn: torn, pos: pos, data: c}
 		at += int64(len(c))
 	}
 	msgs[len(msgs)-1].appendID = uuid.NewString()
@@ -234,7 +235,7 @@ func (w *writer) Truncate(end int64) error {
 	}
 	nm := nats.NewMsg(w.subject)
 	nm.Data = head
-	(&msg{start: m.start, pos: p, appendID: uuid.NewString()}).header(nm.Header)
+	(&msg{start: m.start, torn: m.start - pos.offset, pos: p, appendID: uuid.NewString()}).header(nm.Header)
 	if _, err := w.s.publish(ctx, nm, expect); err != nil {
 		return fmt.Errorf("truncate %s to %d: %w", w.Name(), end, err)
 	}
@@ -245,10 +246,7 @@ func (w *writer) Truncate(end int64) error {
 // expecting the subject's last sequence to be expect, and returns the
 // last one's sequence.
 func (s *Store) publishBatch(ctx context.Context, subject string, msgs []*msg, expect uint64) (uint64, error) {
-	var seq uint64
-	retried := false
-	var last *nats.Msg
-	err := s.retry(ctx, "append to "+subject, func(ctx context.Context) error {
+	return s.commit(ctx, subject, msgs[len(msgs)-1].appendID, expect, func(ctx context.Context) (uint64, error) {
 		batch := uuid.NewString()
 		for i, m := range msgs {
 			nm := nats.NewMsg(subject)
@@ -261,47 +259,33 @@ func (s *Store) publishBatch(ctx context.Context, subject string, msgs []*msg, e
 			}
 			if i < len(msgs)-1 {
 				if err := s.nc.PublishMsg(nm); err != nil {
-					return err
+					return 0, err
 				}
 				continue
 			}
 			nm.Header.Set("Nats-Batch-Commit", "1")
-			last = nm
 			reply, err := s.nc.RequestMsgWithContext(ctx, nm)
 			if err != nil {
-				retried = retried || unavailable(err)
-				return err
+				return 0, err
 			}
 			var ack struct {
 				Seq   uint64 `json:"seq"`
 				Error *struct {
-					Code        int    `json:"code"`
 					ErrCode     uint16 `json:"err_code"`
 					Description string `json:"description"`
 				} `json:"error"`
 			}
 			if err := json.Unmarshal(reply.Data, &ack); err != nil {
-				return fmt.Errorf("append to %s: bad acknowledgement %q: %w", subject, reply.Data, err)
+				return 0, fmt.Errorf("append to %s: bad acknowledgement %q: %w", subject, reply.Data, err)
 			}
 			if e := ack.Error; e != nil {
-				if e.ErrCode == 10071 || e.ErrCode == 10164 {
-					return errWrongLast
+				if e.ErrCode == uint16(jetstream.JSErrCodeStreamWrongLastSequence) || e.ErrCode == uint16(jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+					return 0, errWrongLast
 				}
-				return fmt.Errorf("append to %s: %s (code %d)", subject, e.Description, e.ErrCode)
+				return 0, fmt.Errorf("append to %s: %s (code %d)", subject, e.Description, e.ErrCode)
 			}
-			seq = ack.Seq
+			return ack.Seq, nil
 		}
-		return nil
+		return 0, nil
 	})
-	if errors.Is(err, errWrongLast) {
-		if retried {
-			if seq, err = s.landed(ctx, last); err == nil && seq > 0 {
-				return seq, nil
-			}
-		}
-		return 0, fmt.Errorf("append to %s: %w", subject, store.ErrConflict)
-	}
-	return seq, err
 }
-
-var errWrongLast = errors.New("wrong last sequence")
