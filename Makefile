@@ -67,3 +67,11 @@ man:
 
 clean:
 	rm -rf $(BIN) demo-root
+
+# The nats-server binary the JetStream tests, make demo-nats and the
+# bench use, built from the Go module proxy into .cache/bin (git-ignored).
+NATS_SERVER_VERSION ?= v2.15.3
+nats-server: .cache/bin/nats-server
+.cache/bin/nats-server:
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
+.PHONY: nats-server
