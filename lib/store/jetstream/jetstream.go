@@ -132,7 +132,7 @@ type Store struct {
 	mu     sync.Mutex
 	stream jetstream.Stream   // nil until seen or made
 	kv     jetstream.KeyValue // nil until seen or made
-	locks  map[record.StreamID]chan struct{}
+	locks  map[record.StreamID]store.LocalLock
 	known  map[record.StreamID]bool // streams seen to exist (none is ever removed)
 
 	bounds *bounds
@@ -172,7 +172,7 @@ func Open(ctx context.Context, cfg Config, name string) (*Store, error) {
 		return nil, fmt.Errorf("connect to %s: %w", loc, err)
 	}
 	s := &Store{cfg: cfg, nc: nc, js: js, subj: subjects{prefix: cfg.Name}, loc: loc,
-		locks: map[record.StreamID]chan struct{}{}, known: map[record.StreamID]bool{}, bounds: newBounds()}
+		locks: map[record.StreamID]store.LocalLock{}, known: map[record.StreamID]bool{}, bounds: newBounds()}
 	err = s.retry(ctx, "connect", func(ctx context.Context) error {
 		_, err := js.AccountInfo(ctx)
 		return err
@@ -401,7 +401,7 @@ func (s *Store) OpenWriter(id record.StreamID, create bool) (store.Writer, bool,
 	if err != nil {
 		return nil, false, err
 	}
-	return &writer{jsLog: *l, lock: s.lockOf(id)}, created, nil
+	return &writer{jsLog: *l, hold: store.LockHold{L: s.lockOf(id)}}, created, nil
 }
 
 // create records a stream's creation unless it exists.
@@ -427,12 +427,12 @@ func (s *Store) create(ctx context.Context, id record.StreamID) (bool, error) {
 }
 
 // lockOf returns a stream's writer lock in this process.
-func (s *Store) lockOf(id record.StreamID) chan struct{} {
+func (s *Store) lockOf(id record.StreamID) store.LocalLock {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.locks[id]
 	if l == nil {
-		l = make(chan struct{}, 1)
+		l = store.NewLocalLock()
 		s.locks[id] = l
 	}
 	return l

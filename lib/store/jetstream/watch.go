@@ -38,42 +38,37 @@ const watchPoll = 100 * time.Millisecond
 // store not created yet it waits for the stream, then reads it from its
 // first message, so the first streams are reported too.
 func (s *Store) Watch(sel store.Selection, log *slog.Logger) (store.Watcher, error) {
-	w := &watcher{s: s, filters: s.filters(sel), log: log, out: make(chan store.Change),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	w := &watcher{s: s, filters: s.filters(sel), log: log}
+	w.ChangeQueue = store.NewChangeQueue(w.stop)
 	st, err := s.getStream(context.Background())
 	if err != nil {
+		_ = w.Close()
 		return nil, err
 	}
 	if st != nil {
 		if err := w.consume(st, jetstream.DeliverNewPolicy); err != nil {
+			_ = w.Close()
 			return nil, err
 		}
 	} else {
 		go w.await()
 	}
-	go w.run()
 	return w, nil
 }
 
+// watcher queues the changes its consumer sees.
 type watcher struct {
+	*store.ChangeQueue
 	s       *Store
 	filters []string
 	log     *slog.Logger
-	out     chan store.Change
-	wake    chan struct{}
-	done    chan struct{}
-	once    sync.Once
 
 	mu      sync.Mutex
-	pending []store.Change
+	stopped bool
 	cc      jetstream.ConsumeContext
 	st      jetstream.Stream
 	cons    jetstream.Consumer
 }
-
-// maxQueued is how many changes a watcher keeps for a slow reader before
-// it gives them up for one Change with All set.
-const maxQueued = 4096
 
 func (w *watcher) consume(st jetstream.Stream, from jetstream.DeliverPolicy) error {
 	var cons jetstream.Consumer
@@ -95,13 +90,12 @@ func (w *watcher) consume(st jetstream.Stream, from jetstream.DeliverPolicy) err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	select {
-	case <-w.done:
+	if w.stopped {
 		cc.Stop()
 		w.s.dropConsumer(st, cons)
-	default:
-		w.cc, w.st, w.cons = cc, st, cons
+		return nil
 	}
+	w.cc, w.st, w.cons = cc, st, cons
 	return nil
 }
 
@@ -111,7 +105,7 @@ func (w *watcher) await() {
 	defer t.Stop()
 	for {
 		select {
-		case <-w.done:
+		case <-w.Closed():
 			return
 		case <-t.C:
 		}
@@ -121,7 +115,7 @@ func (w *watcher) await() {
 		}
 		if err := w.consume(st, jetstream.DeliverAllPolicy); err != nil {
 			w.log.Warn("watch", "store", w.s.loc, "err", err)
-			w.queue(store.Change{All: true})
+			w.Queue(store.Change{All: true})
 			continue
 		}
 		return
@@ -129,63 +123,19 @@ func (w *watcher) await() {
 }
 
 func (w *watcher) message(m jetstream.Msg) {
-	id, _, err := w.s.subj.parse(m.Subject())
-	if err != nil {
-		return
+	if id, _, err := w.s.subj.parse(m.Subject()); err == nil {
+		w.Queue(store.Change{Stream: id})
 	}
-	w.queue(store.Change{Stream: id})
 }
 
-func (w *watcher) queue(c store.Change) {
+// stop ends the consumer, when the queue is closed.
+func (w *watcher) stop() {
 	w.mu.Lock()
-	if len(w.pending) >= maxQueued {
-		w.pending = append(w.pending[:0], store.Change{All: true})
-	} else {
-		w.pending = append(w.pending, c)
-	}
+	w.stopped = true
+	cc, st, cons := w.cc, w.st, w.cons
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	if cc != nil {
+		cc.Stop()
+		w.s.dropConsumer(st, cons)
 	}
-}
-
-// run hands queued changes to the reader from its own goroutine, so the
-// consumer never waits for the reader.
-func (w *watcher) run() {
-	defer close(w.out)
-	for {
-		select {
-		case <-w.wake:
-		case <-w.done:
-			return
-		}
-		w.mu.Lock()
-		batch := w.pending
-		w.pending = nil
-		w.mu.Unlock()
-		for _, c := range batch {
-			select {
-			case w.out <- c:
-			case <-w.done:
-				return
-			}
-		}
-	}
-}
-
-func (w *watcher) Changes() <-chan store.Change { return w.out }
-
-func (w *watcher) Close() error {
-	w.once.Do(func() {
-		w.mu.Lock()
-		close(w.done)
-		cc, st, cons := w.cc, w.st, w.cons
-		w.mu.Unlock()
-		if cc != nil {
-			cc.Stop()
-			w.s.dropConsumer(st, cons)
-		}
-	})
-	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,44 +22,18 @@ import (
 // store.ErrConflict otherwise.
 type writer struct {
 	jsLog
-	lock chan struct{}
+	hold store.LockHold
 
-	mu   sync.Mutex
-	held bool
 	// known is the log's last message as this writer last saw it, read
 	// or appended; nil when not known.
 	known *msg
 }
 
 func (w *writer) Lock(ctx context.Context, timeout time.Duration) (func() error, error) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case w.lock <- struct{}{}:
-	case <-t.C:
-		return nil, fmt.Errorf("%s: held by another writer of this process for %s: %w", w.Name(), timeout, eventlog.ErrLockTimeout)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	w.mu.Lock()
-	w.held = true
-	w.mu.Unlock()
-	return w.unlock, nil
+	return w.hold.Lock(ctx, timeout, w.Name())
 }
 
-// unlock releases the lock if this writer still holds it: closing the
-// writer releases it too.
-func (w *writer) unlock() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.held {
-		w.held = false
-		<-w.lock
-	}
-	return nil
-}
-
-func (w *writer) Close() error { return w.unlock() }
+func (w *writer) Close() error { return w.hold.Unlock() }
 
 // Sync does nothing: Append returns once the server has stored the lines.
 func (w *writer) Sync() error { return nil }
