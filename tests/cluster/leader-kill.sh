@@ -55,15 +55,19 @@ fail() {
 	exit 1
 }
 
-# free_port: a 127.0.0.1 port nothing listens on.
+# free_port: sets REPLY to a 127.0.0.1 port no socket uses, below the
+# kernel's range of ephemeral ports (which outgoing connections take) and
+# not handed out before in this run.
+USED=" "
 free_port() {
-	local p
+	local low
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		ss -ltn "sport = :$p" | grep -q LISTEN || {
-			echo "$p"
-			return
-		}
+		REPLY=$((10000 + RANDOM % (low - 10000)))
+		[[ $USED == *" $REPLY "* ]] && continue
+		(($(ss -tanH "sport = :$REPLY" | wc -l) == 0)) || continue
+		USED+="$REPLY "
+		return
 	done
 }
 
@@ -110,7 +114,12 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
 	t0=$SECONDS
 	PORTS=() ROUTES=() MON=()
 	for i in 0 1 2; do
-		PORTS[i]=$(free_port) ROUTES[i]=$(free_port) MON[i]=$(free_port)
+		free_port
+		PORTS[i]=$REPLY
+		free_port
+		ROUTES[i]=$REPLY
+		free_port
+		MON[i]=$REPLY
 	done
 	for i in 0 1 2; do
 		cat >"$WORK/n$i.conf" <<-EOF
@@ -127,17 +136,21 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
 		start_node "$i"
 	done
 	NAME=lk$trial
+	sleep 0.2
+	for i in 0 1 2; do
+		kill -0 "${PIDS[i]}" 2>/dev/null || fail "node n$i did not start: $(tail -n 2 "$WORK/n$i.log")"
+	done
 	# Odd trials wait out the election (they ride through); even ones give
 	# up after a second (exit 75, then a rerun finishes the input).
 	timeout=30s
 	((trial % 2)) || timeout=1s
 	URL="nats://127.0.0.1:${PORTS[0]},127.0.0.1:${PORTS[1]},127.0.0.1:${PORTS[2]}/$NAME?replicas=3&timeout=$timeout"
-	# The cluster is ready when its JetStream answers.
-	for ((i = 0; i < 300; i++)); do
-		fold-exec streams --store "$URL" >/dev/null 2>&1 && break
-		sleep 0.1
+	# The cluster is ready when its JetStream answers (within 60s).
+	for ((i = 0; i < 60; i++)); do
+		fold-exec streams --store "${URL%timeout=*}timeout=1s" >/dev/null 2>&1 && break
+		sleep 0.5
 	done
-	((i < 300)) || fail "the cluster did not get ready: $(tail -n 5 "$WORK/n0.log")"
+	((i < 60)) || fail "the cluster did not get ready: $(tail -n 5 "$WORK/n0.log")"
 
 	# Two processes, the same instances, a command_id per command.
 	for n in 1 2; do
