@@ -19,6 +19,7 @@ func runExec(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	rt, err := app.Routes(c)
 	if err != nil {
 		return err
@@ -73,6 +74,7 @@ func runState(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	if c.NArg() != 2 {
 		return app.UsageError("state needs TYPE and ID")
 	}
@@ -124,6 +126,7 @@ func runStreams(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	types, err := app.Types(c.StringSlice("type"))
 	if err != nil {
 		return err

@@ -41,6 +41,7 @@ func runDeadLetters(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	dir, err := pmDir(cm, name)
 	if err != nil {
 		return err
@@ -53,6 +54,7 @@ func runRetry(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	routes, untyped, err := exec.ParseRoutes(c.StringSlice("handler"))
 	switch {
 	case err != nil:

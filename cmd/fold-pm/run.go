@@ -83,6 +83,7 @@ func runPM(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	o, err := parseOptions(c, cm)
 	if err != nil {
 		return err

@@ -26,6 +26,7 @@ func runProject(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	cfg, err := app.ConsumerConfig(c, cm, consumer.Projection, saveEvery)
 	if err != nil {
 		return err

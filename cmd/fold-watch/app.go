@@ -50,6 +50,7 @@ func newApp(env app.Env) *cli.App {
 		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "after catching up, keep printing records as they are appended"},
 		&cli.DurationFlag{Name: "poll", Usage: "with --follow, look for changes every `DUR` instead of using file notifications"},
 		&cli.StringFlag{Name: "checkpoint", Usage: "durable consumer `NAME`: resume after what was confirmed (consumers/NAME/)"},
+		&cli.StringFlag{Name: "order", Value: "stream", Usage: "stream (stream after stream), or store: in the order records were appended across streams (NATS JetStream stores only)"},
 		&cli.BoolFlag{Name: "list", Usage: "list the streams as {\"aggregate_type\",\"instance_id\"} lines, like fold-exec streams"},
 	)
 	flags = append(flags, app.SelectFlags()...)

@@ -305,7 +305,7 @@ versions() { jq -r '"\(.instance_id) \(.version)"'; }
 	EOF2
 	run --separate-stderr fold-pm --name m --subscribe counter --handler 'jq --unbuffered -c -f pm.jq' --dispatch --handler copy="$COUNTER" --dry-run
 	assert_success
-	run jq -r .command_id <<<"$output"
+	run sort < <(jq -r .command_id <<<"$output")
 	assert_output $'fold-pm:m/counter/k0/1/0\nfold-pm:m/counter/k1/1/0'
 	assert_no_stream copy k0
 	[[ ! -e $ROOT/process_managers/m ]]
