@@ -40,8 +40,8 @@ EXAMPLES:
    fold-watch --checkpoint mailer --exec 'jq -r .event.type >> mailed.txt'
 
 ` + app.ExitStatusHelp(
-	"a corrupt log line was reported (the rest printed), or a --stream does not exist",
-	"--checkpoint NAME is held by another run: run again later")
+	"a corrupt log line was reported (the rest printed), a --stream does not exist,\n       --exec CMD failed, or --commit found nothing to confirm",
+	"--checkpoint NAME is held by another run, or --exec CMD exited 75: run again later")
 
 func newApp(env app.Env) *cli.App {
 	flags := append(app.CommonFlags(),
