@@ -53,6 +53,7 @@ counter_input() {
 }
 
 @test "counter: fold-exec with jq:counter.jq and with the jq co-process end in equal states" {
+	skip_on_nats "compares two roots, which one store would mix"
 	counter_input >in.jsonl
 	run --separate-stderr fold-exec --root a --handler counter="$COUNTER_JQ" <in.jsonl
 	assert_failure 1
@@ -132,6 +133,7 @@ saga() {
 }
 
 @test "saga: the order aggregate and the fulfil process manager in-process end as with jq" {
+	skip_on_nats "compares two roots, which one store would mix"
 	saga a "$ORDER_JQ" "$FULFIL_JQ"
 	saga b "$ORDER_IN" "$FULFIL_IN"
 	dump a order="$ORDER_JQ" inventory="$INVENTORY_SH" shipping="$SHIPPING_SH" >a.dump

@@ -224,6 +224,7 @@ story() {
 }
 
 @test "a root that does not exist: the initial state, nothing created, and a warning" {
+	skip_on_nats "about a root directory as the store"
 	run --separate-stderr project
 	assert_success
 	assert_output '{"total_increments":0,"total_decrements":0,"total_resets":0}'
