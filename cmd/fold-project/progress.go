@@ -20,7 +20,7 @@ func isTerminal(f *os.File) bool {
 	}
 	tty := false
 	_ = rc.Control(func(fd uintptr) {
-		_, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
+		_, err := unix.IoctlGetTermios(int(fd), getTermios)
 		tty = err == nil
 	})
 	return tty
