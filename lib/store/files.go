@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 
 	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // Root is the file backend of Store.
@@ -24,7 +26,7 @@ func NoStreamError(id record.StreamID, err error) error {
 
 // OpenLog opens a stream's app.jsonl for reading.
 func (r Root) OpenLog(id record.StreamID) (Log, error) {
-	l, err := eventlog.OpenReader(r.LogPath(id))
+	l, err := eventlog.OpenReader(r.fs(), r.LogPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, NoStreamError(id, err)
 	}
@@ -34,29 +36,57 @@ func (r Root) OpenLog(id record.StreamID) (Log, error) {
 	return l, nil
 }
 
-// OpenWriter opens a stream's app.jsonl for appending; creating it makes
-// its directories and registers it (the registry line is not fsynced:
-// discovery finds an unregistered stream by listing).
+// OpenWriter opens a stream's app.jsonl for appending; with create, a
+// missing one is made (see create).
 func (r Root) OpenWriter(id record.StreamID, create bool) (Writer, bool, error) {
-	path := r.LogPath(id)
-	f, created, err := eventlog.OpenAppend(path, create)
-	if errors.Is(err, fs.ErrNotExist) {
+	f, err := eventlog.OpenAppend(r.fs(), r.LogPath(id))
+	switch {
+	case err == nil:
+		return &fileWriter{File: f, fs: r.fs()}, false, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, false, fmt.Errorf("open stream %s: %w", id, err)
+	case !create:
 		return nil, false, NoStreamError(id, err)
 	}
+	w, created, err := r.create(id)
 	if err != nil {
-		return nil, false, fmt.Errorf("open stream %s: %w", id, err)
+		return nil, false, err
 	}
-	w := &fileWriter{File: f}
-	if created {
-		if err := r.Register(id, false); err != nil {
-			_ = f.Close()
-			return nil, false, err
+	return w, created, nil
+}
+
+// create makes a stream all or nothing: it registers the stream first (the
+// registry line is not synced: discovery finds an unregistered stream by
+// listing), so a registry that cannot be written leaves nothing behind;
+// then it makes the stream's directories and its log, and if that fails
+// removes the directories it made. A registry line whose log was never
+// made names a stream that discovery does not list, as one deleted by
+// hand. Another process may make the log first: created is then false.
+func (r Root) create(id record.StreamID) (w *fileWriter, created bool, err error) {
+	fsys := r.fs()
+	if err := r.Register(id, false); err != nil {
+		return nil, false, err
+	}
+	dir := r.StreamDir(id)
+	made, err := vfs.MkdirAll(fsys, dir, 0o755)
+	var f *eventlog.File
+	if err == nil {
+		f, created, err = eventlog.CreateAppend(fsys, r.LogPath(id))
+	}
+	if err != nil {
+		vfs.RemoveDirs(fsys, made)
+		return nil, false, err
+	}
+	// The log's name must survive a crash before any event in it is
+	// acknowledged: its directory, the type's and streams/ are synced with
+	// its first flush, and so are the parents of any other directory made
+	// (the root's, on the root's first write). A log another process made
+	// gets the same, as its maker may not have flushed yet.
+	w = &fileWriter{File: f, fs: fsys, newDirs: []string{dir, filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))}}
+	for _, p := range vfs.Parents(made) {
+		if !slices.Contains(w.newDirs, p) {
+			w.newDirs = append(w.newDirs, p)
 		}
-		// The log's name must survive a crash before any event in it is
-		// acknowledged: its directory, the type's and streams/ are synced
-		// with its first flush.
-		dir := filepath.Dir(path)
-		w.newDirs = []string{dir, filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))}
 	}
 	return w, created, nil
 }
@@ -65,60 +95,64 @@ func (r Root) OpenWriter(id record.StreamID, create bool) (Writer, bool, error) 
 // its next flush makes durable.
 type fileWriter struct {
 	*eventlog.File
+	fs      vfs.FS
 	newDirs []string
 }
 
 func (w *fileWriter) Sync() error {
-	if err := w.File.Sync(); err != nil {
+	if len(w.newDirs) == 0 {
+		return w.File.Sync()
+	}
+	if err := w.fs.SyncAll([]vfs.File{w.Handle()}, w.newDirs); err != nil {
 		return err
 	}
-	return w.syncDirs()
-}
-
-func (w *fileWriter) syncDirs() error {
-	for len(w.newDirs) > 0 {
-		if err := SyncDir(w.newDirs[0]); err != nil {
-			return err
-		}
-		w.newDirs = w.newDirs[1:]
-	}
+	w.newDirs = nil
 	return nil
 }
 
-// syncfsThreshold is how many files (logs and new directories) a group
-// must touch before one syncfs(2) of the whole file system is cheaper than
-// an fsync per file. Measured here: with 32 dirty files, 1.1 ms against
-// 8.6 ms one after another.
-const syncfsThreshold = 4
-
-// SyncWriters flushes a group: one fdatasync for a lone log, one syncfs
-// when the group touches many files (it also covers new directories and
-// registry lines), falling back to a flush per file when syncfs fails.
+// SyncWriters flushes a group of logs and the directories their creation
+// added in one vfs.FS.SyncAll: on Linux one fdatasync for a lone log and
+// one syncfs for many, elsewhere a flush per file, several at a time.
 func (r Root) SyncWriters(ws []Writer) error {
-	files := make([]*fileWriter, 0, len(ws))
-	seen := make(map[*fileWriter]bool, len(ws))
-	n := 0
+	fws := make([]*fileWriter, 0, len(ws))
+	files := make([]vfs.File, 0, len(ws))
+	var seen map[*fileWriter]bool // for a large group; a small one is searched
+	if len(ws) > 16 {
+		seen = make(map[*fileWriter]bool, len(ws))
+	}
+	var dirs []string
+	var seenDirs map[string]bool
 	for _, w := range ws {
 		fw, ok := w.(*fileWriter)
 		if !ok {
 			return fmt.Errorf("sync %s: not a writer of root %s", w.Name(), r.Dir)
 		}
-		if !seen[fw] {
+		if seen != nil && seen[fw] || seen == nil && slices.Contains(fws, fw) {
+			continue
+		}
+		if seen != nil {
 			seen[fw] = true
-			files = append(files, fw)
-			n += 1 + len(fw.newDirs)
+		}
+		fws = append(fws, fw)
+		files = append(files, fw.Handle())
+		for _, d := range fw.newDirs {
+			if seenDirs == nil {
+				seenDirs = map[string]bool{}
+			}
+			if !seenDirs[d] {
+				seenDirs[d] = true
+				dirs = append(dirs, d)
+			}
 		}
 	}
-	if n >= syncfsThreshold && files[0].SyncFS() == nil {
-		for _, w := range files {
-			w.newDirs = nil
-		}
+	if len(files) == 0 {
 		return nil
 	}
-	for _, w := range files {
-		if err := w.Sync(); err != nil {
-			return err
-		}
+	if err := r.fs().SyncAll(files, dirs); err != nil {
+		return err
+	}
+	for _, w := range fws {
+		w.newDirs = nil
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // notifyBuffer is how many changes may wait while a follower reads; beyond
@@ -42,6 +43,9 @@ type dirWatcher struct {
 // Watch watches the root's directories that hold selected streams, and
 // its parent while the root does not exist yet (readers never create it).
 func (r Root) Watch(sel Selection, log *slog.Logger) (Watcher, error) {
+	if r.fs() != vfs.OS {
+		return nil, errors.New("file notifications need the OS file system")
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
