@@ -1,8 +1,16 @@
 package store_test
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
 	"github.com/fold-es/fold/lib/store/storetest"
 	"github.com/fold-es/fold/lib/vfs/crashfs"
@@ -22,5 +30,65 @@ func TestRootOnCrashFS(t *testing.T) {
 				return store.OpenFS("/root", c)
 			})
 		})
+	}
+}
+
+// TestFailedCreationLeavesNothing: a stream whose creation fails at any
+// step (the registry, a directory, the log) leaves no log and no
+// directory behind, and can be created once the fault is gone.
+func TestFailedCreationLeavesNothing(t *testing.T) {
+	faults := []struct {
+		name string
+		hit  func(r store.Root, op crashfs.Op) bool
+	}{
+		{"registry", func(r store.Root, op crashfs.Op) bool { return op.Path == r.RegistryPath() }},
+		{"type directory", func(r store.Root, op crashfs.Op) bool {
+			return op.Kind == crashfs.Mkdir && op.Path == filepath.Join(r.Dir, "streams", "counter")
+		}},
+		{"stream directory", func(r store.Root, op crashfs.Op) bool {
+			return op.Kind == crashfs.Mkdir && strings.HasSuffix(op.Path, "/new")
+		}},
+		{"log", func(r store.Root, op crashfs.Op) bool {
+			return op.Kind == crashfs.Create && strings.HasSuffix(op.Path, "/new/app.jsonl")
+		}},
+	}
+	for _, fault := range faults {
+		for _, existing := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/existing root %v", fault.name, existing), func(t *testing.T) {
+				c := crashfs.New()
+				r := store.OpenFS("/root", c)
+				if existing {
+					w, _, err := r.OpenWriter(record.StreamID{Type: "other", ID: "x"}, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					w.Close()
+				}
+				id := record.StreamID{Type: "counter", ID: "new"}
+				c.Fail(func(op crashfs.Op) error {
+					if fault.hit(r, op) {
+						return syscall.ENOSPC
+					}
+					return nil
+				})
+				if _, _, err := r.OpenWriter(id, true); !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("OpenWriter = %v; want the injected ENOSPC", err)
+				}
+				c.Fail(nil)
+				for _, p := range []string{r.LogPath(id), r.StreamDir(id), filepath.Dir(r.StreamDir(id))} {
+					if _, err := c.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("%s left behind (%v)", p, err)
+					}
+				}
+				if ids, err := r.Streams(); err != nil || slices.Contains(ids, id) {
+					t.Errorf("Streams = %v, %v", ids, err)
+				}
+				w, created, err := r.OpenWriter(id, true)
+				if err != nil || !created {
+					t.Fatalf("creating it again: %v, %v", created, err)
+				}
+				w.Close()
+			})
+		}
 	}
 }
