@@ -13,6 +13,7 @@ import (
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
 	"github.com/fold-es/fold/lib/store/storetest"
+	"github.com/fold-es/fold/lib/vfs"
 	"github.com/fold-es/fold/lib/vfs/crashfs"
 )
 
@@ -91,4 +92,73 @@ func TestFailedCreationLeavesNothing(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestFirstFlushMakesNamesDurable: a new stream's first flush, alone or in
+// a group, makes its log's name durable with every directory made for it
+// (the root's own, on the root's first stream): a power cut after it keeps
+// the event.
+func TestFirstFlushMakesNamesDurable(t *testing.T) {
+	setups := map[string]func(c *crashfs.FS, r store.Root){
+		"new root": func(c *crashfs.FS, r store.Root) {},
+		"registry only": func(c *crashfs.FS, r store.Root) {
+			// A root made long ago (durable), registered in by a run that
+			// created nothing and was killed: streams/ is new.
+			if _, err := vfs.MkdirAll(c, r.Dir, 0o755); err != nil || c.SyncDir("/") != nil || c.SyncDir("/srv") != nil {
+				t.Fatal(err)
+			}
+			_ = r.Register(record.StreamID{Type: "x", ID: "y"}, false)
+		},
+		"other stream":     func(c *crashfs.FS, r store.Root) { mustCreate(t, r, record.StreamID{Type: "other", ID: "o"}) },
+		"same type":        func(c *crashfs.FS, r store.Root) { mustCreate(t, r, record.StreamID{Type: "counter", ID: "o"}) },
+		"root in new dirs": func(c *crashfs.FS, r store.Root) {},
+	}
+	for name, setup := range setups {
+		for _, group := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/group %v", name, group), func(t *testing.T) {
+				c := crashfs.New()
+				dir := "/srv/root"
+				if name == "root in new dirs" {
+					dir = "/a/b/root"
+				}
+				r := store.OpenFS(dir, c)
+				setup(c, r)
+				id := record.StreamID{Type: "counter", ID: "new"}
+				w, _, err := r.OpenWriter(id, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Close()
+				line := `{"type":"Incremented","data":null,"ts":1}` + "\n"
+				if err := w.Append([]byte(line), 0); err != nil {
+					t.Fatal(err)
+				}
+				if group {
+					err = r.SyncWriters([]store.Writer{w})
+				} else {
+					err = w.Sync()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				after := c.PowerCut(nil)
+				data, err := vfs.ReadFile(after, r.LogPath(id))
+				if err != nil || string(data) != line {
+					t.Fatalf("after a power cut the log holds %q, %v", data, err)
+				}
+			})
+		}
+	}
+}
+
+func mustCreate(t *testing.T, r store.Root, id record.StreamID) {
+	t.Helper()
+	w, _, err := r.OpenWriter(id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
 }

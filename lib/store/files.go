@@ -64,7 +64,8 @@ func (r Root) OpenWriter(id record.StreamID, create bool) (Writer, bool, error) 
 // hand. Another process may make the log first: created is then false.
 func (r Root) create(id record.StreamID) (w *fileWriter, created bool, err error) {
 	fsys := r.fs()
-	if err := r.Register(id, false); err != nil {
+	regMade, err := r.register(id, false)
+	if err != nil {
 		return nil, false, err
 	}
 	dir := r.StreamDir(id)
@@ -78,12 +79,15 @@ func (r Root) create(id record.StreamID) (w *fileWriter, created bool, err error
 		return nil, false, err
 	}
 	// The log's name must survive a crash before any event in it is
-	// acknowledged: its directory, the type's and streams/ are synced with
-	// its first flush, and so are the parents of any other directory made
-	// (the root's, on the root's first write). A log another process made
-	// gets the same, as its maker may not have flushed yet.
-	w = &fileWriter{File: f, fs: fsys, newDirs: []string{dir, filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))}}
-	for _, p := range vfs.Parents(made) {
+	// acknowledged: its directory, the type's, streams/ and the root are
+	// synced with its first flush, and so is the parent of every directory
+	// made here or by the registration (the root's parent, on the root's
+	// first stream). A log another process made gets the same, as its
+	// maker may not have flushed yet. (On Linux these four and more are
+	// one syncfs.)
+	typeDir := filepath.Dir(dir)
+	w = &fileWriter{File: f, fs: fsys, newDirs: []string{dir, typeDir, filepath.Dir(typeDir), r.Dir}}
+	for _, p := range vfs.Parents(append(regMade, made...)) {
 		if !slices.Contains(w.newDirs, p) {
 			w.newDirs = append(w.newDirs, p)
 		}

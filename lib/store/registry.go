@@ -24,21 +24,27 @@ import (
 // durable set, the registry file is synced. Directories it had to make
 // are removed again when it fails.
 func (r Root) Register(id record.StreamID, durable bool) error {
+	_, err := r.register(id, durable)
+	return err
+}
+
+// register is Register, reporting the directories it made.
+func (r Root) register(id record.StreamID, durable bool) (made []string, err error) {
 	line, err := record.Marshal(record.RegistryEntry{ID: id.ID, Ts: time.Now().Unix(), Type: id.Type})
 	if err != nil {
-		return fmt.Errorf("register stream: %w", err)
+		return nil, fmt.Errorf("register stream: %w", err)
 	}
 	fsys := r.fs()
 	path := r.RegistryPath()
-	made, err := vfs.MkdirAll(fsys, filepath.Dir(path), 0o755)
+	made, err = vfs.MkdirAll(fsys, filepath.Dir(path), 0o755)
 	if err == nil {
 		err = appendRegistry(fsys, path, line, durable)
 	}
 	if err != nil {
 		vfs.RemoveDirs(fsys, made)
-		return fmt.Errorf("register stream: %w", err)
+		return nil, fmt.Errorf("register stream: %w", err)
 	}
-	return nil
+	return made, nil
 }
 
 func appendRegistry(fsys vfs.FS, path string, line []byte, durable bool) error {
