@@ -149,19 +149,16 @@ func (s *stream) process(batch []*job) {
 	}
 	s.decideAll(ctx, outs)
 	if s.eager != nil {
-		err, at := s.eager.wait()
+		failed := s.eager.wait()
 		s.eager = nil
-		if err != nil {
-			s.failFrom(outs, at, err)
+		if failed.err != nil {
+			s.unflushedLocked(outs, failed.at, failed.from, failed.err)
 		}
 		if !s.loaded {
 			return // a write or a sync failed: nothing more goes to the log
 		}
 	}
-	if err := s.appendLocked(outs); err != nil {
-		s.failAll(outs, err)
-		return
-	}
+	s.appendLocked(outs)
 	s.maybeSnapshot()
 }
 
@@ -189,9 +186,7 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 			defer unlock()
 			c, err := s.w.Check(&eventlog.Tail{})
 			if err == nil && c == eventlog.Same { // still empty
-				if err := s.appendLocked(outs); err != nil {
-					s.failAll(outs, err)
-				}
+				s.appendLocked(outs)
 				s.maybeSnapshot()
 				return true
 			}
@@ -218,18 +213,21 @@ func (s *stream) writeEager(i int) error {
 		return err
 	}
 	s.pendingLines = s.pendingLines[:0]
-	s.eager.reqs <- i
+	s.eager.reqs <- flushReq{i: i, from: size}
 	return nil
 }
 
-// failFrom fails outcome i and every later one that has records: their
-// lines were not all written or not made durable. The lines not written
-// are dropped, and so is the cache, which no longer matches the log.
+// failFrom fails outcome i, whose lines were not all written or not made
+// durable, and every later outcome that was decided on the state they
+// left: one with records, a success without any, a rejection, a conflict
+// or a duplicate. A failure that did not depend on the state stands. The
+// lines not written are dropped, and so is the cache, which no longer
+// matches the log: the next batch reads the log again.
 func (s *stream) failFrom(outs []outcome, i int, err error) {
 	f := AsFailure(err, KindIO)
 	for k := i; k < len(outs); k++ {
-		if len(outs[k].recs) > 0 {
-			outs[k].recs, outs[k].f = nil, f
+		if o := &outs[k]; o.f == nil || o.f.Kind == KindRejected || o.f.Kind == KindConflict || o.f.Kind == KindDuplicate {
+			o.recs, o.f = nil, f
 		}
 	}
 	s.pendingLines = s.pendingLines[:0]
