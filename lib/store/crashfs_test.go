@@ -162,3 +162,49 @@ func mustCreate(t *testing.T, r store.Root, id record.StreamID) {
 	}
 	w.Close()
 }
+
+// TestFailedFirstFlushIsNotTrusted: when the flush that makes a new log's
+// name durable fails, every later flush through that writer fails too (a
+// directory sync that failed is not retried and trusted); a writer opened
+// afresh flushes again.
+func TestFailedFirstFlushIsNotTrusted(t *testing.T) {
+	for _, group := range []bool{false, true} {
+		t.Run(fmt.Sprintf("group %v", group), func(t *testing.T) {
+			c := crashfs.New()
+			r := store.OpenFS("/root", c)
+			id := record.StreamID{Type: "counter", ID: "a"}
+			w, _, err := r.OpenWriter(id, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			flush := func() error {
+				if group {
+					return r.SyncWriters([]store.Writer{w})
+				}
+				return w.Sync()
+			}
+			c.Fail(func(op crashfs.Op) error {
+				if op.Kind == crashfs.SyncDir && op.Path == r.StreamDir(id) {
+					return syscall.EIO
+				}
+				return nil
+			})
+			if err := flush(); !errors.Is(err, syscall.EIO) {
+				t.Fatalf("first flush = %v; want EIO", err)
+			}
+			c.Fail(nil)
+			if err := flush(); !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "an earlier flush of its name failed") {
+				t.Fatalf("second flush = %v; want the first failure again", err)
+			}
+			w2, created, err := r.OpenWriter(id, true)
+			if err != nil || created {
+				t.Fatal(created, err)
+			}
+			defer w2.Close()
+			if err := w2.Sync(); err != nil {
+				t.Fatalf("a writer opened afresh: %v", err)
+			}
+		})
+	}
+}

@@ -101,13 +101,27 @@ type fileWriter struct {
 	*eventlog.File
 	fs      vfs.FS
 	newDirs []string
+	// namesLost is the error of a first flush that failed: the log's name
+	// may never become durable (a failed sync is not retried and trusted),
+	// so every later flush through this writer fails too.
+	namesLost error
 }
 
 func (w *fileWriter) Sync() error {
 	if len(w.newDirs) == 0 {
 		return w.File.Sync()
 	}
-	if err := w.fs.SyncAll([]vfs.File{w.Handle()}, w.newDirs); err != nil {
+	return w.syncNames(w.fs.SyncAll([]vfs.File{w.Handle()}, w.newDirs))
+}
+
+// syncNames takes the outcome of a flush that included the writer's new
+// directories.
+func (w *fileWriter) syncNames(err error) error {
+	switch {
+	case w.namesLost != nil:
+		return fmt.Errorf("%s: an earlier flush of its name failed: %w", w.Name(), w.namesLost)
+	case err != nil:
+		w.namesLost = err
 		return err
 	}
 	w.newDirs = nil
@@ -152,11 +166,13 @@ func (r Root) SyncWriters(ws []Writer) error {
 	if len(files) == 0 {
 		return nil
 	}
-	if err := r.fs().SyncAll(files, dirs); err != nil {
-		return err
-	}
+	err := r.fs().SyncAll(files, dirs)
 	for _, w := range fws {
-		w.newDirs = nil
+		if len(w.newDirs) > 0 {
+			if werr := w.syncNames(err); err == nil {
+				err = werr
+			}
+		}
 	}
-	return nil
+	return err
 }

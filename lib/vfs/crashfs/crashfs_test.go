@@ -221,3 +221,46 @@ func TestNoExchange(t *testing.T) {
 		t.Fatalf("exchange = %v; want unsupported", err)
 	}
 }
+
+// TestWriteFileAtomicFaults: whichever step of a durable replacement fails
+// (the write, the sync, the rename, the directory sync), the error is
+// reported, no temporary file stays, and the file holds the old content
+// or (when only the directory sync failed) the new; a power cut after a
+// success keeps the new content.
+func TestWriteFileAtomicFaults(t *testing.T) {
+	for _, kind := range []crashfs.Kind{crashfs.Create, crashfs.Write, crashfs.Sync, crashfs.Rename, crashfs.SyncDir} {
+		t.Run(string(kind), func(t *testing.T) {
+			c := crashfs.New()
+			const name = "/d/checkpoint.json"
+			if err := vfs.WriteFileAtomic(c, name, []byte("old"), true); err != nil {
+				t.Fatal(err)
+			}
+			if s, _ := read(c.PowerCut(nil), name); s != "old" {
+				t.Fatalf("after a durable write and a power cut: %q", s)
+			}
+			c.Fail(func(op crashfs.Op) error {
+				if op.Kind == kind {
+					return syscall.EIO
+				}
+				return nil
+			})
+			if err := vfs.WriteFileAtomic(c, name, []byte("new"), true); !errors.Is(err, syscall.EIO) {
+				t.Fatalf("WriteFileAtomic = %v; want EIO", err)
+			}
+			c.Fail(nil)
+			want := "old"
+			if kind == crashfs.SyncDir {
+				want = "new"
+			}
+			if s, _ := read(c, name); s != want {
+				t.Fatalf("file holds %q; want %q", s, want)
+			}
+			if ents, _ := c.ReadDir("/d"); len(ents) != 1 {
+				t.Fatalf("directory holds %d entries; want the file alone", len(ents))
+			}
+			if s, _ := read(c.PowerCut(nil), name); s != "old" {
+				t.Fatalf("a power cut after the failure kept %q; want the old content", s)
+			}
+		})
+	}
+}
