@@ -118,10 +118,18 @@ func CreateTemp(fsys FS, dir, prefix string) (File, error) {
 // the old file or the new one, never a mix: temp file in the same
 // directory, write, sync, close, rename, sync the directory (and the
 // parents of directories it had to make). With durable false the syncs
-// are skipped (the file is a cache, or --sync none).
+// are skipped (the file is a cache, or --sync none). When it fails it
+// removes the temp file and the directories it made, which nothing would
+// ever sync: a root made here and left behind could later hold a stream
+// whose creator takes the root for durable.
 func WriteFileAtomic(fsys FS, path string, data []byte, durable bool) (err error) {
 	dir := filepath.Dir(path)
 	made, err := MkdirAll(fsys, dir, 0o755)
+	defer func() {
+		if err != nil {
+			RemoveDirs(fsys, made)
+		}
+	}()
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -12,14 +12,18 @@
 // does not sync its name. Of the changes not yet durable, a power cut keeps
 // for each file and each directory some prefix of them in the order they
 // were made (the last write of a file possibly torn part way): the order a
-// journaling file system in its default mode keeps. A failed sync drops the
-// file's unsynced changes from what can become durable while reads still
-// see them, as Linux does after a writeback error, so code that retries a
-// failed sync and trusts it loses data here as it would there.
+// journaling file system in its default mode keeps. A failed sync of a
+// file drops its unsynced changes from what can become durable while reads
+// still see them, as Linux does after a writeback error (it marks the
+// pages clean), so code that retries a failed sync and trusts it loses
+// data here as it would there. A failed sync of a directory drops nothing:
+// names are journaled metadata, and a journal that cannot commit stops the
+// file system rather than forgetting them.
 package crashfs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -72,6 +76,7 @@ type FS struct {
 	root       *node
 	changes    int
 	fail       func(Op) error
+	trace      func(string)
 	noExchange bool
 	record     *rand.Rand // with recording on, the source of the cuts' choices
 	cuts       []Cut
@@ -129,10 +134,22 @@ func (f *FS) TakeCuts() []Cut {
 
 // ask lets the fault injector fail op. f.mu is held.
 func (f *FS) ask(op Op) error {
-	if f.fail == nil {
-		return nil
+	var err error
+	if f.fail != nil {
+		err = f.fail(op)
 	}
-	return f.fail(op)
+	if f.trace != nil {
+		f.trace(fmt.Sprintf("after %d changes: %s %s: %v", f.changes, op.Kind, op.Path, err))
+	}
+	return err
+}
+
+// Trace sets fn to be given a line for every operation, as it is made:
+// for finding what led to a failure. fn must not use f.
+func (f *FS) Trace(fn func(string)) {
+	f.mu.Lock()
+	f.trace = fn
+	f.mu.Unlock()
 }
 
 // changed counts a change made, and records the cut after it. f.mu is
@@ -465,8 +482,7 @@ func (f *FS) syncDirLocked(name string) error {
 	}
 	op := Op{Kind: SyncDir, Path: name}
 	if err := f.ask(op); err != nil {
-		n.dirOps = nil // lost: what was not written stays unwritten
-		return pathError("sync directory", name, err)
+		return pathError("sync directory", name, err) // nothing written, nothing dropped
 	}
 	for _, d := range n.dirOps {
 		d.applyTo(n.durEnts)
