@@ -62,7 +62,17 @@ func (r Root) OpenWriter(id record.StreamID, create bool) (Writer, bool, error) 
 // removes the directories it made. A registry line whose log was never
 // made names a stream that discovery does not list, as one deleted by
 // hand. Another process may make the log first: created is then false.
+//
+// Creations in this process hold the root's name set while they make
+// names, so a flush of another new stream either sees what they made or
+// waits for it (see nameSync).
 func (r Root) create(id record.StreamID) (w *fileWriter, created bool, err error) {
+	names := r.names
+	if names == nil {
+		names = &nameSync{}
+	}
+	names.mu.Lock()
+	defer names.mu.Unlock()
 	fsys := r.fs()
 	regMade, err := r.register(id, false)
 	if err != nil {
@@ -83,54 +93,43 @@ func (r Root) create(id record.StreamID) (w *fileWriter, created bool, err error
 	// synced with its first flush, and so is the parent of every directory
 	// made here or by the registration (the root's parent, on the root's
 	// first stream). A log another process made gets the same, as its
-	// maker may not have flushed yet. (On Linux these four and more are
-	// one syncfs.)
+	// maker may not have flushed yet.
 	typeDir := filepath.Dir(dir)
-	w = &fileWriter{File: f, fs: fsys, newDirs: []string{dir, typeDir, filepath.Dir(typeDir), r.Dir}}
-	for _, p := range vfs.Parents(append(regMade, made...)) {
-		if !slices.Contains(w.newDirs, p) {
-			w.newDirs = append(w.newDirs, p)
-		}
-	}
-	return w, created, nil
+	dirs := append([]string{dir, typeDir, filepath.Dir(typeDir), r.Dir}, vfs.Parents(append(regMade, made...))...)
+	names.addLocked(dirs)
+	return &fileWriter{File: f, fs: fsys, names: names, fresh: true}, created, nil
 }
 
-// fileWriter is a log file and the directories its creation added, which
-// its next flush makes durable.
+// fileWriter is a log file; a fresh one (its log was just made) syncs the
+// directories whose new names are not durable yet with its first flush. A
+// flush that fails leaves them for the next: unlike a file's pages, which
+// the kernel may mark clean after a failed writeback, a directory's
+// entries are journaled metadata, and a journal that cannot commit stops
+// the file system instead of dropping them.
 type fileWriter struct {
 	*eventlog.File
-	fs      vfs.FS
-	newDirs []string
-	// namesLost is the error of a first flush that failed: the log's name
-	// may never become durable (a failed sync is not retried and trusted),
-	// so every later flush through this writer fails too.
-	namesLost error
+	fs    vfs.FS
+	names *nameSync
+	fresh bool
 }
 
 func (w *fileWriter) Sync() error {
-	if len(w.newDirs) == 0 {
+	if !w.fresh {
 		return w.File.Sync()
 	}
-	return w.syncNames(w.fs.SyncAll([]vfs.File{w.Handle()}, w.newDirs))
-}
-
-// syncNames takes the outcome of a flush that included the writer's new
-// directories.
-func (w *fileWriter) syncNames(err error) error {
-	switch {
-	case w.namesLost != nil:
-		return fmt.Errorf("%s: an earlier flush of its name failed: %w", w.Name(), w.namesLost)
-	case err != nil:
-		w.namesLost = err
+	dirs, mark := w.names.pending()
+	if err := w.fs.SyncAll([]vfs.File{w.Handle()}, dirs); err != nil {
 		return err
 	}
-	w.newDirs = nil
+	w.names.done(dirs, mark)
+	w.fresh = false
 	return nil
 }
 
-// SyncWriters flushes a group of logs and the directories their creation
-// added in one vfs.FS.SyncAll: on Linux one fdatasync for a lone log and
-// one syncfs for many, elsewhere a flush per file, several at a time.
+// SyncWriters flushes a group of logs, and the directories with new names
+// when the group holds a fresh log, in one vfs.FS.SyncAll: on Linux one
+// fdatasync for a lone log and one syncfs for many, elsewhere a flush per
+// file, several at a time.
 func (r Root) SyncWriters(ws []Writer) error {
 	fws := make([]*fileWriter, 0, len(ws))
 	files := make([]vfs.File, 0, len(ws))
@@ -138,8 +137,7 @@ func (r Root) SyncWriters(ws []Writer) error {
 	if len(ws) > 16 {
 		seen = make(map[*fileWriter]bool, len(ws))
 	}
-	var dirs []string
-	var seenDirs map[string]bool
+	var sets []*nameSync
 	for _, w := range ws {
 		fw, ok := w.(*fileWriter)
 		if !ok {
@@ -153,26 +151,28 @@ func (r Root) SyncWriters(ws []Writer) error {
 		}
 		fws = append(fws, fw)
 		files = append(files, fw.Handle())
-		for _, d := range fw.newDirs {
-			if seenDirs == nil {
-				seenDirs = map[string]bool{}
-			}
-			if !seenDirs[d] {
-				seenDirs[d] = true
-				dirs = append(dirs, d)
-			}
+		if fw.fresh && !slices.Contains(sets, fw.names) {
+			sets = append(sets, fw.names)
 		}
 	}
 	if len(files) == 0 {
 		return nil
 	}
-	err := r.fs().SyncAll(files, dirs)
-	for _, w := range fws {
-		if len(w.newDirs) > 0 {
-			if werr := w.syncNames(err); err == nil {
-				err = werr
-			}
-		}
+	pending := make([][]string, len(sets))
+	marks := make([]uint64, len(sets))
+	var dirs []string
+	for i, n := range sets {
+		pending[i], marks[i] = n.pending()
+		dirs = append(dirs, pending[i]...)
 	}
-	return err
+	if err := r.fs().SyncAll(files, dirs); err != nil {
+		return err
+	}
+	for i, n := range sets {
+		n.done(pending[i], marks[i])
+	}
+	for _, w := range fws {
+		w.fresh = false
+	}
+	return nil
 }

@@ -41,6 +41,11 @@ func (r Root) register(id record.StreamID, durable bool) (made []string, err err
 		err = appendRegistry(fsys, path, line, durable)
 	}
 	if err != nil {
+		// A registry in a directory made just now is this call's: it goes
+		// too, so nothing of the root is left that no one would sync.
+		if len(made) > 0 {
+			_ = fsys.Remove(path)
+		}
 		vfs.RemoveDirs(fsys, made)
 		return nil, fmt.Errorf("register stream: %w", err)
 	}

@@ -87,6 +87,8 @@ func ParseStream(s string) (record.StreamID, error) {
 type Root struct {
 	Dir string
 	FS  vfs.FS // nil: vfs.OS
+
+	names *nameSync // shared by copies; nil in a Root not made by Open
 }
 
 // Open returns the root at dir; nothing is created until a write needs it.
@@ -99,7 +101,7 @@ func Open(dir string) Root {
 // OpenFS returns the root at dir on fsys: a test's file system that can
 // cut the power or fail a call (vfs/crashfs).
 func OpenFS(dir string, fsys vfs.FS) Root {
-	return Root{Dir: filepath.Clean(dir), FS: fsys}
+	return Root{Dir: filepath.Clean(dir), FS: fsys, names: &nameSync{}}
 }
 
 // fs is the root's file system.
