@@ -145,11 +145,11 @@ func (s *stream) process(batch []*job) {
 		return
 	}
 	if s.e.cfg.Sync == SyncEach {
-		s.eager = newSyncer(s.w, len(outs))
+		s.eager = newSyncer(s.w)
 	}
 	s.decideAll(ctx, outs)
 	if s.eager != nil {
-		failed := s.eager.wait()
+		failed := s.eager.await()
 		s.eager = nil
 		if failed.err != nil {
 			s.unflushedLocked(outs, failed.at, failed.from, failed.err)
@@ -205,15 +205,19 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 	return false
 }
 
-// writeEager appends the lines just decided for outcome i and queues their
-// sync.
+// writeEager appends the lines just decided for outcome i, once the sync
+// of the previous command is done, and starts their sync. A previous sync
+// that failed is returned without writing.
 func (s *stream) writeEager(i int) error {
+	if f := s.eager.await(); f.err != nil {
+		return f.err
+	}
 	size := s.tail.Offset - int64(len(s.pendingLines))
 	if err := s.w.Append(s.pendingLines, size); err != nil {
 		return err
 	}
 	s.pendingLines = s.pendingLines[:0]
-	s.eager.reqs <- flushReq{i: i, from: size}
+	s.eager.start(i, size)
 	return nil
 }
 
@@ -266,8 +270,8 @@ func (s *stream) decideAll(ctx context.Context, outs []outcome) bool {
 				continue
 			}
 			if err := s.writeEager(i); err != nil {
-				// The log is as it was before this command; later ones
-				// are not tried.
+				// The log is as it was before this command (or a sync
+				// before it failed); later ones are not tried.
 				s.failFrom(outs, i, err)
 				for k := i + 1; k < len(outs); k++ {
 					outs[k].recs, outs[k].f = nil, fail(KindIO, "not tried: an earlier append to %s failed", s.id)

@@ -2,27 +2,22 @@ package exec
 
 import "github.com/fold-es/fold/lib/store"
 
-// syncer makes a batch's appends durable one command at a time on its own
-// goroutine (--sync each), so that deciding and writing the next command
-// overlaps the fdatasync of the last instead of waiting for it. Every
-// command still gets its own fdatasync, issued after its write, and no
-// record is released before the batch's syncs are done. After a failed
-// sync none is tried again: what it was to flush may be gone from the
-// page cache, and a later sync that succeeds would not bring it back.
+// syncer makes a batch's appends durable one command at a time in the
+// background (--sync each), so that deciding the next command (a handler
+// round trip) overlaps the fdatasync of the last instead of waiting for
+// it. Every command still gets its own fdatasync, issued after its write,
+// and no record is released before the batch's syncs are done.
+//
+// The next command's lines are written only once the sync before them is
+// done (await): a write that lands while a sync is failing would sit past
+// data the failed sync may have dropped, and a power cut before the log
+// is cut back could leave it after a hole of zeros. After a failed sync
+// none is tried again: what it was to flush may be gone from the page
+// cache, and a later sync that succeeds would not bring it back.
 type syncer struct {
-	w    store.Writer
-	reqs chan flushReq
-	done chan struct{}
-
-	// Set by the goroutine, read after done.
-	failed flushFailure
-}
-
-// flushReq asks for outcome i's lines, written at offset from, to be made
-// durable.
-type flushReq struct {
-	i    int
-	from int64
+	w      store.Writer
+	cur    chan struct{} // closed when the sync in flight is done; nil when none
+	failed flushFailure  // written by the sync in flight, read after cur is closed
 }
 
 // flushFailure is the first sync that failed: its error, the outcome and
@@ -33,25 +28,27 @@ type flushFailure struct {
 	from int64
 }
 
-func newSyncer(w store.Writer, n int) *syncer {
-	sy := &syncer{w: w, reqs: make(chan flushReq, n), done: make(chan struct{})}
+func newSyncer(w store.Writer) *syncer { return &syncer{w: w} }
+
+// start syncs outcome i's lines, written at offset from, in the
+// background. The sync before must be done (await).
+func (sy *syncer) start(i int, from int64) {
+	done := make(chan struct{})
+	sy.cur = done
 	go func() {
-		defer close(sy.done)
-		for r := range sy.reqs {
-			if sy.failed.err != nil {
-				continue
-			}
-			if err := sy.w.Sync(); err != nil {
-				sy.failed = flushFailure{err: err, at: r.i, from: r.from}
-			}
+		defer close(done)
+		if err := sy.w.Sync(); err != nil {
+			sy.failed = flushFailure{err: err, at: i, from: from}
 		}
 	}()
-	return sy
 }
 
-// wait returns once every queued sync is done, with the first failure.
-func (sy *syncer) wait() flushFailure {
-	close(sy.reqs)
-	<-sy.done
+// await waits for the sync in flight, if any, and returns the first
+// failure.
+func (sy *syncer) await() flushFailure {
+	if sy.cur != nil {
+		<-sy.cur
+		sy.cur = nil
+	}
 	return sy.failed
 }
