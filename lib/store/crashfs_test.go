@@ -215,3 +215,39 @@ func TestFailedFirstFlushIsTriedAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyLogOfADeadProcess: a log another process made and died before
+// flushing is empty; the next writer (another process, in effect: a Root
+// of its own) takes it as new and makes its names durable with its first
+// flush.
+func TestEmptyLogOfADeadProcess(t *testing.T) {
+	c := crashfs.New()
+	id := record.StreamID{Type: "counter", ID: "a"}
+	dead := store.OpenFS("/srv/root", c)
+	w, _, err := dead.OpenWriter(id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close() // died before its first flush
+	r := store.OpenFS("/srv/root", c)
+	w, created, err := r.OpenWriter(id, true)
+	if err != nil || created {
+		t.Fatal(created, err)
+	}
+	defer w.Close()
+	line := `{"type":"Incremented","data":null,"ts":1}` + "\n"
+	if err := w.Append([]byte(line), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	// The root's own name was made by the dead process: a process that
+	// finds the log empty syncs the path from the root down.
+	if err := c.SyncDir("/"); err != nil || c.SyncDir("/srv") != nil {
+		t.Fatal(err)
+	}
+	if data, err := vfs.ReadFile(c.PowerCut(nil), r.LogPath(id)); err != nil || string(data) != line {
+		t.Fatalf("after a power cut: %q, %v", data, err)
+	}
+}

@@ -42,7 +42,7 @@ func (r Root) OpenWriter(id record.StreamID, create bool) (Writer, bool, error) 
 	f, err := eventlog.OpenAppend(r.fs(), r.LogPath(id))
 	switch {
 	case err == nil:
-		return &fileWriter{File: f, fs: r.fs()}, false, nil
+		return r.existing(id, f), false, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, false, fmt.Errorf("open stream %s: %w", id, err)
 	case !create:
@@ -67,10 +67,7 @@ func (r Root) OpenWriter(id record.StreamID, create bool) (Writer, bool, error) 
 // names, so a flush of another new stream either sees what they made or
 // waits for it (see nameSync).
 func (r Root) create(id record.StreamID) (w *fileWriter, created bool, err error) {
-	names := r.names
-	if names == nil {
-		names = &nameSync{}
-	}
+	names := r.nameSet()
 	names.mu.Lock()
 	defer names.mu.Unlock()
 	fsys := r.fs()
@@ -90,44 +87,71 @@ func (r Root) create(id record.StreamID) (w *fileWriter, created bool, err error
 	}
 	// The log's name must survive a crash before any event in it is
 	// acknowledged: its directory, the type's, streams/ and the root are
-	// synced with its first flush, and so is the parent of every directory
+	// synced with the next flush, and so is the parent of every directory
 	// made here or by the registration (the root's parent, on the root's
 	// first stream). A log another process made gets the same, as its
 	// maker may not have flushed yet.
-	typeDir := filepath.Dir(dir)
-	dirs := append([]string{dir, typeDir, filepath.Dir(typeDir), r.Dir}, vfs.Parents(append(regMade, made...))...)
-	names.addLocked(dirs)
-	return &fileWriter{File: f, fs: fsys, names: names, fresh: true}, created, nil
+	names.addLocked(append(r.logDirs(id), vfs.Parents(append(regMade, made...))...))
+	return &fileWriter{File: f, fs: fsys, names: names}, created, nil
 }
 
-// fileWriter is a log file; a fresh one (its log was just made) syncs the
-// directories whose new names are not durable yet with its first flush. A
-// flush that fails leaves them for the next: unlike a file's pages, which
-// the kernel may mark clean after a failed writeback, a directory's
-// entries are journaled metadata, and a journal that cannot commit stops
-// the file system instead of dropping them.
+// logDirs are the directories holding the names on a stream's log's path,
+// from the root down: the stream's, the type's, streams/ and the root.
+func (r Root) logDirs(id record.StreamID) []string {
+	dir := r.StreamDir(id)
+	typeDir := filepath.Dir(dir)
+	return []string{dir, typeDir, filepath.Dir(typeDir), r.Dir}
+}
+
+// existing wraps a log that was there. An empty one may have been made by
+// a process that died (or failed) before its first flush, whose names
+// nothing has synced: they are synced with this writer's first flush.
+func (r Root) existing(id record.StreamID, f *eventlog.File) *fileWriter {
+	names := r.nameSet()
+	if size, err := f.Handle().Size(); err != nil || size == 0 {
+		names.mu.Lock()
+		names.addLocked(r.logDirs(id))
+		names.mu.Unlock()
+	}
+	return &fileWriter{File: f, fs: r.fs(), names: names}
+}
+
+// nameSet is the root's set of directories with new names, or a set of
+// the writer's own for a Root not made by Open.
+func (r Root) nameSet() *nameSync {
+	if r.names == nil {
+		return &nameSync{}
+	}
+	return r.names
+}
+
+// fileWriter is a log file. Every flush also syncs the directories whose
+// new names are not durable yet (usually none): an event acknowledged in
+// a new stream must not rest on a name that a power cut can take. A flush
+// that fails leaves them for the next: unlike a file's pages, which the
+// kernel may mark clean after a failed writeback, a directory's entries
+// are journaled metadata, and a journal that cannot commit stops the file
+// system instead of dropping them.
 type fileWriter struct {
 	*eventlog.File
 	fs    vfs.FS
 	names *nameSync
-	fresh bool
 }
 
 func (w *fileWriter) Sync() error {
-	if !w.fresh {
+	dirs, mark := w.names.pending()
+	if len(dirs) == 0 {
 		return w.File.Sync()
 	}
-	dirs, mark := w.names.pending()
 	if err := w.fs.SyncAll([]vfs.File{w.Handle()}, dirs); err != nil {
 		return err
 	}
 	w.names.done(dirs, mark)
-	w.fresh = false
 	return nil
 }
 
 // SyncWriters flushes a group of logs, and the directories with new names
-// when the group holds a fresh log, in one vfs.FS.SyncAll: on Linux one
+// not yet durable, in one vfs.FS.SyncAll: on Linux one
 // fdatasync for a lone log and one syncfs for many, elsewhere a flush per
 // file, several at a time.
 func (r Root) SyncWriters(ws []Writer) error {
@@ -151,7 +175,7 @@ func (r Root) SyncWriters(ws []Writer) error {
 		}
 		fws = append(fws, fw)
 		files = append(files, fw.Handle())
-		if fw.fresh && !slices.Contains(sets, fw.names) {
+		if !slices.Contains(sets, fw.names) {
 			sets = append(sets, fw.names)
 		}
 	}
@@ -170,9 +194,6 @@ func (r Root) SyncWriters(ws []Writer) error {
 	}
 	for i, n := range sets {
 		n.done(pending[i], marks[i])
-	}
-	for _, w := range fws {
-		w.fresh = false
 	}
 	return nil
 }

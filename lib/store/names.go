@@ -1,21 +1,21 @@
 package store
 
-import (
-	"sync"
-)
+import "sync"
 
 // nameSync is the directories in which names were made for new streams
-// (their logs, their directories, the root's on its first stream) that
-// no flush has made durable yet, shared by the writers of one Root. A new
-// stream's first flush makes all of them durable, not only its own: when
-// two streams are created at once in a new root, the one acknowledged
-// first must not rest on the root's name that the other's creation made
-// and has not flushed (its flush may even fail). A creation holds mu from
-// before it makes names until it has noted them, so a flush that takes the
-// pending directories sees every name made so far. On Linux a group of
-// four or more is one syncfs, whatever it holds; across processes (on
-// other platforms) a stream made by a process that died before its first
-// flush may be built on by another process before its names are durable.
+// (their logs, their directories, the root's on its first stream) that no
+// flush has made durable yet, shared by the writers of one Root. Every
+// flush makes all of them durable, not only its own stream's: when two
+// streams are created at once in a new root, the one acknowledged first
+// must not rest on the root's name that the other's creation made and has
+// not flushed (its flush may even fail, or its writer be closed first). A
+// creation holds mu from before it makes names until it has noted them,
+// so a flush that takes the pending directories sees every name made so
+// far. On Linux a group of four or more is one syncfs, whatever it holds.
+// Across processes, an empty log found on open is taken as new (its maker
+// may have died before its first flush); a log another process made and
+// wrote to with --sync none has names that are durable only once the
+// file system writes them back.
 type nameSync struct {
 	mu   sync.Mutex
 	seq  uint64
@@ -35,10 +35,15 @@ func (n *nameSync) addLocked(dirs []string) {
 }
 
 // pending returns the directories not yet synced, and the mark that done
-// takes once they are.
+// takes once they are. It costs a lock and no allocation when there are
+// none, as on every flush of a stream that is not new.
 func (n *nameSync) pending() (dirs []string, mark uint64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if len(n.dirs) == 0 {
+		return nil, n.seq
+	}
+	dirs = make([]string, 0, len(n.dirs))
 	for d := range n.dirs {
 		dirs = append(dirs, d)
 	}
