@@ -29,11 +29,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/fold-es/fold/lib/vfs"
 )
@@ -152,6 +150,20 @@ func (f *FS) Trace(fn func(string)) {
 	f.mu.Unlock()
 }
 
+// change makes a change to names unless err (a failed lookup) is set or
+// the fault injector fails it: apply, then count it. f.mu is held.
+func (f *FS) change(op Op, err error, apply func()) error {
+	if err == nil {
+		err = f.ask(op)
+	}
+	if err != nil {
+		return err
+	}
+	apply()
+	f.changed(op)
+	return nil
+}
+
 // changed counts a change made, and records the cut after it. f.mu is
 // held.
 func (f *FS) changed(op Op) {
@@ -266,12 +278,6 @@ func (f *FS) parent(name string) (dir *node, base string, err error) {
 	return dir, parts[len(parts)-1], nil
 }
 
-// setName changes names in a directory, as one operation. f.mu is held.
-func (f *FS) setName(dir *node, op dirOp) {
-	op.applyTo(dir.entries)
-	dir.dirOps = append(dir.dirOps, op)
-}
-
 // OpenFile opens or creates a file.
 func (f *FS) OpenFile(name string, flag int, perm fs.FileMode) (vfs.File, error) {
 	f.mu.Lock()
@@ -310,188 +316,6 @@ func (f *FS) OpenFile(name string, flag int, perm fs.FileMode) (vfs.File, error)
 	return h, nil
 }
 
-// Stat describes a file or directory.
-func (f *FS) Stat(name string) (fs.FileInfo, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, err := f.lookup(name)
-	if err != nil {
-		return nil, pathError("stat", name, err)
-	}
-	return info{name: path.Base("/" + filepath.ToSlash(name)), n: n, size: int64(len(n.data))}, nil
-}
-
-// ReadDir lists a directory, sorted by name.
-func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, err := f.lookup(name)
-	if err == nil && !n.dir {
-		err = syscall.ENOTDIR
-	}
-	if err == nil {
-		err = f.ask(Op{Kind: Read, Path: name})
-	}
-	if err != nil {
-		return nil, pathError("readdirent", name, err)
-	}
-	out := make([]fs.DirEntry, 0, len(n.entries))
-	for base, c := range n.entries {
-		out = append(out, fs.FileInfoToDirEntry(info{name: base, n: c, size: int64(len(c.data))}))
-	}
-	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	return out, nil
-}
-
-// Mkdir makes a directory.
-func (f *FS) Mkdir(name string, perm fs.FileMode) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	dir, base, err := f.parent(name)
-	if err == nil && dir.entries[base] != nil {
-		err = syscall.EEXIST
-	}
-	op := Op{Kind: Mkdir, Path: name}
-	if err == nil {
-		err = f.ask(op)
-	}
-	if err != nil {
-		return pathError("mkdir", name, err)
-	}
-	f.setName(dir, dirOp{base: newDir()})
-	f.changed(op)
-	return nil
-}
-
-// Rename replaces to with from.
-func (f *FS) Rename(from, to string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fd, fbase, err := f.parent(from)
-	var n *node
-	if err == nil {
-		if n = fd.entries[fbase]; n == nil {
-			err = syscall.ENOENT
-		}
-	}
-	var td *node
-	var tbase string
-	if err == nil {
-		td, tbase, err = f.parent(to)
-	}
-	if err == nil {
-		if old := td.entries[tbase]; old != nil && old.dir {
-			err = syscall.EISDIR
-		}
-	}
-	op := Op{Kind: Rename, Path: from}
-	if err == nil {
-		err = f.ask(op)
-	}
-	if err != nil {
-		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
-	}
-	if fd == td {
-		f.setName(fd, dirOp{fbase: nil, tbase: n})
-	} else {
-		f.setName(td, dirOp{tbase: n})
-		f.setName(fd, dirOp{fbase: nil})
-	}
-	f.changed(op)
-	return nil
-}
-
-// Exchange swaps two names, unless NoExchange was called.
-func (f *FS) Exchange(a, b string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var err error
-	if f.noExchange {
-		err = errors.ErrUnsupported
-	}
-	var ad, bd, an, bn *node
-	var abase, bbase string
-	if err == nil {
-		ad, abase, err = f.parent(a)
-	}
-	if err == nil {
-		bd, bbase, err = f.parent(b)
-	}
-	if err == nil {
-		an, bn = ad.entries[abase], bd.entries[bbase]
-		if an == nil || bn == nil {
-			err = syscall.ENOENT
-		}
-	}
-	op := Op{Kind: Exchange, Path: a}
-	if err == nil {
-		err = f.ask(op)
-	}
-	if err != nil {
-		return &os.LinkError{Op: "exchange", Old: a, New: b, Err: err}
-	}
-	if ad == bd {
-		f.setName(ad, dirOp{abase: bn, bbase: an})
-	} else {
-		f.setName(ad, dirOp{abase: bn})
-		f.setName(bd, dirOp{bbase: an})
-	}
-	f.changed(op)
-	return nil
-}
-
-// Remove removes a file or an empty directory.
-func (f *FS) Remove(name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	dir, base, err := f.parent(name)
-	var n *node
-	if err == nil {
-		if n = dir.entries[base]; n == nil {
-			err = syscall.ENOENT
-		} else if n.dir && len(n.entries) > 0 {
-			err = syscall.ENOTEMPTY
-		}
-	}
-	op := Op{Kind: Remove, Path: name}
-	if err == nil {
-		err = f.ask(op)
-	}
-	if err != nil {
-		return pathError("remove", name, err)
-	}
-	f.setName(dir, dirOp{base: nil})
-	f.changed(op)
-	return nil
-}
-
-// SyncDir makes a directory's names durable.
-func (f *FS) SyncDir(name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.syncDirLocked(name)
-}
-
-func (f *FS) syncDirLocked(name string) error {
-	n, err := f.lookup(name)
-	if err == nil && !n.dir {
-		err = syscall.ENOTDIR
-	}
-	if err != nil {
-		return pathError("sync directory", name, err)
-	}
-	op := Op{Kind: SyncDir, Path: name}
-	if err := f.ask(op); err != nil {
-		return pathError("sync directory", name, err) // nothing written, nothing dropped
-	}
-	for _, d := range n.dirOps {
-		d.applyTo(n.durEnts)
-	}
-	n.dirOps = nil
-	f.changed(op)
-	return nil
-}
-
 // SyncAll syncs each file and directory given, all of them even when one
 // fails (as one flush of a whole file system would), and returns the
 // first error.
@@ -518,22 +342,3 @@ func (f *FS) SyncAll(files []vfs.File, dirs []string) error {
 	}
 	return first
 }
-
-// info is a node's fs.FileInfo.
-type info struct {
-	name string
-	n    *node
-	size int64
-}
-
-func (i info) Name() string { return i.name }
-func (i info) Size() int64  { return i.size }
-func (i info) Mode() fs.FileMode {
-	if i.n.dir {
-		return fs.ModeDir | 0o755
-	}
-	return 0o644
-}
-func (i info) ModTime() time.Time { return time.Time{} }
-func (i info) IsDir() bool        { return i.n.dir }
-func (i info) Sys() any           { return nil }
