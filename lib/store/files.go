@@ -87,12 +87,13 @@ func (r Root) create(id record.StreamID) (w *fileWriter, created bool, err error
 	}
 	// The log's name must survive a crash before any event in it is
 	// acknowledged: its directory, the type's, streams/ and the root are
-	// synced with the next flush, and so is the parent of every directory
-	// made here or by the registration (the root's parent, on the root's
-	// first stream). A log another process made gets the same, as its
-	// maker may not have flushed yet.
-	names.addLocked(append(r.logDirs(id), vfs.Parents(append(regMade, made...))...))
-	return &fileWriter{File: f, fs: fsys, names: names}, created, nil
+	// synced with the writer's first flush (a log another process made
+	// gets the same, as its maker may not have flushed yet), and the parent
+	// of every directory made here or by the registration (the root's
+	// parent, on the root's first stream) with the next flush of any
+	// writer of the root.
+	names.addLocked(vfs.Parents(append(regMade, made...)))
+	return &fileWriter{File: f, fs: fsys, names: names, newDirs: r.logDirs(id)}, created, nil
 }
 
 // logDirs are the directories holding the names on a stream's log's path,
@@ -107,13 +108,11 @@ func (r Root) logDirs(id record.StreamID) []string {
 // a process that died (or failed) before its first flush, whose names
 // nothing has synced: they are synced with this writer's first flush.
 func (r Root) existing(id record.StreamID, f *eventlog.File) *fileWriter {
-	names := r.nameSet()
+	w := &fileWriter{File: f, fs: r.fs(), names: r.nameSet()}
 	if size, err := f.Handle().Size(); err != nil || size == 0 {
-		names.mu.Lock()
-		names.addLocked(r.logDirs(id))
-		names.mu.Unlock()
+		w.newDirs = r.logDirs(id)
 	}
-	return &fileWriter{File: f, fs: r.fs(), names: names}
+	return w
 }
 
 // nameSet is the root's set of directories with new names, or a set of
@@ -125,29 +124,44 @@ func (r Root) nameSet() *nameSync {
 	return r.names
 }
 
-// fileWriter is a log file. Every flush also syncs the directories whose
-// new names are not durable yet (usually none): an event acknowledged in
-// a new stream must not rest on a name that a power cut can take. A flush
-// that fails leaves them for the next: unlike a file's pages, which the
-// kernel may mark clean after a failed writeback, a directory's entries
-// are journaled metadata, and a journal that cannot commit stops the file
-// system instead of dropping them.
+// fileWriter is a log file, and the directories its log's name depends
+// on that its first flush makes durable (a new or empty log's). Every
+// flush also syncs the directories with new names pending for the root
+// (usually none): an event acknowledged in a new stream must not rest on
+// a name a power cut can take. A flush that fails leaves them for the
+// next: unlike a file's pages, which the kernel may mark clean after a
+// failed writeback, a directory's entries are journaled metadata, and a
+// journal that cannot commit stops the file system instead of dropping
+// them.
 type fileWriter struct {
 	*eventlog.File
-	fs    vfs.FS
-	names *nameSync
+	fs      vfs.FS
+	names   *nameSync
+	newDirs []string
 }
 
 func (w *fileWriter) Sync() error {
-	dirs, mark := w.names.pending()
-	if len(dirs) == 0 {
+	shared, mark := w.names.pending()
+	if len(shared) == 0 && len(w.newDirs) == 0 {
 		return w.File.Sync()
 	}
-	if err := w.fs.SyncAll([]vfs.File{w.Handle()}, dirs); err != nil {
+	if err := w.fs.SyncAll([]vfs.File{w.Handle()}, union(w.newDirs, shared)); err != nil {
 		return err
 	}
-	w.names.done(dirs, mark)
+	w.newDirs = nil
+	w.names.done(shared, mark)
 	return nil
+}
+
+// union is a and b without repeats, in order.
+func union(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for _, d := range slices.Concat(a, b) {
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // SyncWriters flushes a group of logs, and the directories with new names
@@ -185,15 +199,30 @@ func (r Root) SyncWriters(ws []Writer) error {
 	pending := make([][]string, len(sets))
 	marks := make([]uint64, len(sets))
 	var dirs []string
+	seenDirs := map[string]bool{}
+	add := func(ds []string) {
+		for _, d := range ds {
+			if !seenDirs[d] {
+				seenDirs[d] = true
+				dirs = append(dirs, d)
+			}
+		}
+	}
 	for i, n := range sets {
 		pending[i], marks[i] = n.pending()
-		dirs = append(dirs, pending[i]...)
+		add(pending[i])
+	}
+	for _, w := range fws {
+		add(w.newDirs)
 	}
 	if err := r.fs().SyncAll(files, dirs); err != nil {
 		return err
 	}
 	for i, n := range sets {
 		n.done(pending[i], marks[i])
+	}
+	for _, w := range fws {
+		w.newDirs = nil
 	}
 	return nil
 }

@@ -2,20 +2,23 @@ package store
 
 import "sync"
 
-// nameSync is the directories in which names were made for new streams
-// (their logs, their directories, the root's on its first stream) that no
-// flush has made durable yet, shared by the writers of one Root. Every
-// flush makes all of them durable, not only its own stream's: when two
-// streams are created at once in a new root, the one acknowledged first
-// must not rest on the root's name that the other's creation made and has
-// not flushed (its flush may even fail, or its writer be closed first). A
-// creation holds mu from before it makes names until it has noted them,
-// so a flush that takes the pending directories sees every name made so
-// far. On Linux a group of four or more is one syncfs, whatever it holds.
-// Across processes, an empty log found on open is taken as new (its maker
-// may have died before its first flush); a log another process made and
-// wrote to with --sync none has names that are durable only once the
-// file system writes them back.
+// nameSync is the directories in which a creation made names that other
+// streams' logs depend on (the type's directory, streams/, the root, the
+// root's parent and above, on a root's first stream) and that no flush has
+// made durable yet, shared by the writers of one Root. Every flush makes
+// them durable along with its own: when two streams are created at once
+// in a new root, the one acknowledged first must not rest on the root's
+// name that the other's creation made and has not flushed (its flush may
+// even fail). It holds a few directories per type at most; a writer's own
+// stream directory is the writer's (fileWriter.newDirs), so the set stays
+// small however many streams a run creates, even with --sync none, which
+// never flushes. A creation holds mu from before it makes names until it
+// has noted them, so a flush that takes the pending directories sees every
+// name made so far. On Linux a group of four or more is one syncfs,
+// whatever it holds. Across processes, an empty log found on open is taken
+// as new (its maker may have died before its first flush); a log another
+// process made and wrote to with --sync none has names that are durable
+// only once the file system writes them back.
 type nameSync struct {
 	mu   sync.Mutex
 	seq  uint64
