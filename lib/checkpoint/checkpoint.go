@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 
 	"github.com/fold-es/fold/lib/record"
-	"github.com/fold-es/fold/lib/store"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // FileName is the checkpoint's name inside its directory.
@@ -23,6 +23,14 @@ const FileName = "checkpoint.json"
 // File is one consumer's checkpoint file and its lock.
 type File struct {
 	Path string // <dir>/checkpoint.json
+	FS   vfs.FS // where it is read and written; nil: vfs.OS
+}
+
+func (f File) fs() vfs.FS {
+	if f.FS == nil {
+		return vfs.OS
+	}
+	return f.FS
 }
 
 // At returns the checkpoint kept in dir, e.g. store.Root.ProjectionDir(name).
@@ -52,7 +60,7 @@ func (e *BadError) Unwrap() error { return e.Err }
 // line even though the file is pretty-printed.
 func (f File) Load() (cp record.Checkpoint, found bool, err error) {
 	cp = Empty()
-	data, err := os.ReadFile(f.Path)
+	data, err := vfs.ReadFile(f.fs(), f.Path)
 	if errors.Is(err, os.ErrNotExist) {
 		return cp, false, nil
 	}
@@ -98,5 +106,5 @@ func (f File) Save(cp record.Checkpoint) error {
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	return store.WriteFileAtomic(f.Path, data, true)
+	return vfs.WriteFileAtomic(f.fs(), f.Path, data, true)
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/fold-es/fold/lib/checkpoint"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // Kind is what sort of consumer a name belongs to; each has a directory
@@ -247,7 +248,7 @@ func (c *Consumer) dropPending() error {
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("drop the unconfirmed delivery: %w", err)
 	}
-	return store.SyncDir(c.cfg.Dir)
+	return vfs.OS.SyncDir(c.cfg.Dir)
 }
 
 // Start is where this run starts: the checkpoint, or nothing after a
@@ -367,7 +368,7 @@ func Commit(ctx context.Context, cfg Config) error {
 	if err := os.Rename(pending, f.Path); err != nil {
 		return fmt.Errorf("confirm the delivery: %w", err)
 	}
-	if err := store.SyncDir(cfg.Dir); err != nil {
+	if err := vfs.OS.SyncDir(cfg.Dir); err != nil {
 		return err
 	}
 	note, err := ReadNote(cfg.Dir)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 func writeFile(t *testing.T, content string) *File {
@@ -20,7 +21,7 @@ func writeFile(t *testing.T, content string) *File {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, _, err := OpenAppend(path, false)
+	f, err := OpenAppend(vfs.OS, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +189,8 @@ func TestCheckFindsLongLine(t *testing.T) {
 }
 
 func TestAppendTruncateAndLock(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s", "app.jsonl")
-	w, created, err := OpenAppend(path, true)
+	path := filepath.Join(t.TempDir(), "app.jsonl")
+	w, created, err := CreateAppend(vfs.OS, path)
 	if err != nil || !created {
 		t.Fatal(created, err)
 	}
@@ -206,7 +207,7 @@ func TestAppendTruncateAndLock(t *testing.T) {
 	}
 	// A second descriptor on the same file (another process, in effect)
 	// cannot take the lock while it is held.
-	other, _, err := OpenAppend(path, false)
+	other, err := OpenAppend(vfs.OS, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestAppendTruncateAndLock(t *testing.T) {
 	if string(data) != line1+"\n" {
 		t.Errorf("file = %q", data)
 	}
-	if _, created, _ := OpenAppend(path, true); created {
+	if _, created, _ := CreateAppend(vfs.OS, path); created {
 		t.Error("an existing log was reported as created")
 	}
 }
@@ -262,11 +263,11 @@ func TestCloseTwice(t *testing.T) {
 	if err := os.WriteFile(path, []byte(line1+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := OpenReader(path)
+	r, err := OpenReader(vfs.OS, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _, err := OpenAppend(path, false)
+	w, err := OpenAppend(vfs.OS, path)
 	if err != nil {
 		t.Fatal(err)
 	}

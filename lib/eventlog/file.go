@@ -2,33 +2,63 @@ package eventlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/fold-es/fold/lib/vfs"
 )
+
+// logFile is a log's open file with the reads a File and a Reader share.
+type logFile struct {
+	f vfs.File
+}
+
+// ReadAt implements io.ReaderAt.
+func (l logFile) ReadAt(p []byte, off int64) (int, error) { return vfs.ReadAt(l.f, p, off) }
+
+// readOnce reads at off into p with one pread: on a regular file a short
+// read means the file ends there, so checking a position at the end of its
+// log (the common case) costs no second call to see EOF.
+func (l logFile) readOnce(p []byte, off int64) (int, error) { return l.f.Pread(p, off) }
+
+func (l logFile) name() string { return l.f.Name() }
+
+func (l logFile) scan(from Tail, end int64, fn func(Entry) error) (Tail, error) {
+	return ScanAt(l, l.name(), from, end, fn)
+}
+
+// durable makes the log durable as far as it goes now and returns that
+// offset. The sync works on a file opened for reading, whoever wrote the
+// data.
+func (l logFile) durable() (int64, error) {
+	size, err := l.f.Size()
+	if err != nil {
+		return 0, err
+	}
+	return size, l.f.Sync()
+}
 
 // Reader is a log opened for reading. It keeps no buffer of its own, so a
 // reader of 100,000 logs holds only what it is reading.
 type Reader struct {
-	fdFile
+	logFile
 }
 
 // OpenReader opens the log at path for reading; a missing log is an error
 // that satisfies errors.Is(err, fs.ErrNotExist).
-func OpenReader(path string) (*Reader, error) {
-	l, err := openFD(path, unix.O_RDONLY, 0)
+func OpenReader(fsys vfs.FS, path string) (*Reader, error) {
+	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{l}, nil
+	return &Reader{logFile{f}}, nil
 }
 
 // Name is the log's path.
-func (l *Reader) Name() string { return l.path }
+func (l *Reader) Name() string { return l.name() }
 
 // Check compares t with the log (see Check); it sets t.LastStart when that
 // was not known (negative) and the line is there.
@@ -47,61 +77,53 @@ func (l *Reader) Scan(from Tail, end int64, fn func(Entry) error) (Tail, error) 
 	return l.scan(from, end, fn)
 }
 
-func (l fdFile) scan(from Tail, end int64, fn func(Entry) error) (Tail, error) {
-	return ScanAt(l, l.path, from, end, fn)
-}
-
 // Durable makes the log durable as far as it goes now and returns that
 // offset: what a follower may report as acknowledged.
 func (l *Reader) Durable() (int64, error) { return l.durable() }
 
-func (l fdFile) durable() (int64, error) {
-	size, err := l.size()
-	if err != nil {
-		return 0, err
-	}
-	return size, l.datasync()
-}
+// Close closes the log; closing it again does nothing.
+func (l *Reader) Close() error { return l.f.Close() }
 
-// Close closes the log; closing it again does nothing (the descriptor's
-// number may belong to another file by then).
-func (l *Reader) Close() error {
-	err := l.close()
-	l.fd = -1
-	return err
-}
-
-// File is a log opened for appending. It keeps the descriptor open so the
+// File is a log opened for appending. It keeps the file open so the
 // per-command lock and sync cost a system call each, not an open.
 type File struct {
-	fdFile
-	f *os.File
+	logFile
 }
 
-// OpenAppend opens the log at path for appending. With create it makes the
-// file (and its directory) when missing and reports whether it did.
-func OpenAppend(path string, create bool) (w *File, created bool, err error) {
-	flags := os.O_RDWR | os.O_APPEND
-	f, err := os.OpenFile(path, flags, 0)
-	if err != nil && create && os.IsNotExist(err) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, false, fmt.Errorf("create stream directory: %w", err)
-		}
-		f, err = os.OpenFile(path, flags|os.O_CREATE|os.O_EXCL, 0o644)
-		if err == nil {
-			created = true
-		} else if os.IsExist(err) {
-			f, err = os.OpenFile(path, flags, 0)
-		}
+// appendFlags open a log for appending.
+const appendFlags = os.O_RDWR | os.O_APPEND
+
+// OpenAppend opens the existing log at path for appending; a missing log
+// is an error that satisfies errors.Is(err, fs.ErrNotExist).
+func OpenAppend(fsys vfs.FS, path string) (*File, error) {
+	f, err := fsys.OpenFile(path, appendFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &File{logFile{f}}, nil
+}
+
+// CreateAppend makes the log at path, in a directory that exists, and
+// opens it for appending; created is false when another writer made it
+// first (it is then opened as it is).
+func CreateAppend(fsys vfs.FS, path string) (w *File, created bool, err error) {
+	f, err := fsys.OpenFile(path, appendFlags|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		w, err := OpenAppend(fsys, path)
+		return w, false, err
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	return &File{fdFile: fdFile{fd: int(f.Fd()), path: path}, f: f}, created, nil
+	return &File{logFile{f}}, true, nil
 }
 
 // Name is the log's path.
-func (w *File) Name() string { return w.path }
+func (w *File) Name() string { return w.name() }
+
+// Handle is the file below the log, for flushing it with others in one
+// group (vfs.FS.SyncAll).
+func (w *File) Handle() vfs.File { return w.f }
 
 // Check compares t with the log, as Reader.Check.
 func (w *File) Check(t *Tail) (Check, error) { return w.check(t) }
@@ -118,35 +140,23 @@ func (w *File) Scan(from Tail, end int64, fn func(Entry) error) (Tail, error) {
 func (w *File) Durable() (int64, error) { return w.durable() }
 
 // Close closes the log, releasing any lock it holds.
-func (w *File) Close() error {
-	w.fd = -1 // an unlock after this must not reach a reused descriptor
-	return w.f.Close()
-}
+func (w *File) Close() error { return w.f.Close() }
 
 // Lock takes the exclusive writer lock (flock on the log file), waiting up
 // to timeout while another process holds it.
 func (w *File) Lock(ctx context.Context, timeout time.Duration) (unlock func() error, err error) {
-	fd := w.fd
-	if fd < 0 {
-		return nil, &fs.PathError{Op: "flock", Path: w.path, Err: fs.ErrClosed}
-	}
 	deadline := time.Now().Add(timeout)
 	wait := 50 * time.Microsecond
 	for {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() error {
-				if w.fd != fd {
-					return nil // closed, which released the lock
-				}
-				return unix.Flock(fd, unix.LOCK_UN)
-			}, nil
+		ok, err := w.f.TryLock()
+		if err != nil {
+			return nil, err
 		}
-		if err != unix.EWOULDBLOCK && err != unix.EINTR {
-			return nil, &fs.PathError{Op: "flock", Path: w.path, Err: err}
+		if ok {
+			return w.f.Unlock, nil
 		}
 		if !time.Now().Before(deadline) {
-			return nil, fmt.Errorf("%s: held by another process for %s: %w", w.path, timeout, ErrLockTimeout)
+			return nil, fmt.Errorf("%s: held by another process for %s: %w", w.name(), timeout, ErrLockTimeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -160,39 +170,21 @@ func (w *File) Lock(ctx context.Context, timeout time.Duration) (unlock func() e
 }
 
 // Truncate cuts the log to end: the repair for a torn tail, or the undo of
-// a failed append. The writer lock must be held.
-func (w *File) Truncate(end int64) error {
-	if err := w.f.Truncate(end); err != nil {
-		return fmt.Errorf("truncate %s: %w", w.path, err)
-	}
-	return nil
-}
+// a failed append or flush. The writer lock must be held.
+func (w *File) Truncate(end int64) error { return w.f.Truncate(end) }
 
 // Append writes lines (each ending in a newline) in one write at the end
 // of the log, which ends at offset end. On a failed or short write it cuts
 // the log back to end, so no partial line stays behind. The writer lock
 // must be held.
 func (w *File) Append(lines []byte, end int64) error {
-	n, err := w.f.Write(lines)
-	if err == nil && n != len(lines) {
-		err = fmt.Errorf("short write (%d of %d bytes)", n, len(lines))
-	}
-	if err != nil {
+	if _, err := w.f.Write(lines); err != nil {
 		_ = w.f.Truncate(end)
-		return fmt.Errorf("append to %s: %w", w.path, err)
+		return fmt.Errorf("append to %s: %w", w.name(), err)
 	}
 	return nil
 }
 
-// Sync makes appended data durable (fdatasync).
-func (w *File) Sync() error { return w.datasync() }
-
-// SyncFS makes everything written to the file system holding the log
-// durable (syncfs(2)): other logs, new directories and all. With many
-// files to flush it is one call where fdatasync would be one per file.
-func (w *File) SyncFS() error {
-	if err := ignoringEINTR(func() error { return unix.Syncfs(w.fd) }); err != nil {
-		return fmt.Errorf("syncfs %s: %w", w.path, err)
-	}
-	return nil
-}
+// Sync makes appended data durable: fdatasync on Linux, F_FULLFSYNC on
+// macOS, fsync on the BSDs (vfs.File.Sync).
+func (w *File) Sync() error { return w.f.Sync() }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // FuzzScan checks that any file content scans without panicking, that
@@ -19,7 +21,7 @@ func FuzzScan(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		fl, err := OpenReader(path)
+		fl, err := OpenReader(vfs.OS, path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,7 +44,7 @@ func getBuf(n int64) *[]byte {
 // fstat and a read would take two calls. A t.LastStart below zero means
 // the line's start is not known; it is found by reading back and recorded
 // in t, so the next check is one exact read.
-func (l fdFile) check(t *Tail) (Check, error) {
+func (l logFile) check(t *Tail) (Check, error) {
 	if t.Offset <= 0 {
 		var b [1]byte
 		k, err := l.readOnce(b[:], 0)
@@ -118,7 +118,7 @@ func moreIf(more bool) Check {
 const countChunk = 256 << 10
 
 // count sets t.Version to the number of lines before t.Offset.
-func (l fdFile) count(t *Tail) error {
+func (l logFile) count(t *Tail) error {
 	bp := getBuf(countChunk)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -127,7 +127,7 @@ func (l fdFile) count(t *Tail) error {
 		k := min(int64(countChunk), t.Offset-pos)
 		if _, err := l.ReadAt(buf[:k], pos); err != nil {
 			if err == io.EOF {
-				return fmt.Errorf("read %s: %w", l.path, io.ErrUnexpectedEOF) // the file shrank while being counted
+				return fmt.Errorf("read %s: %w", l.name(), io.ErrUnexpectedEOF) // the file shrank while being counted
 			}
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fold-es/fold/lib/eventlog"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // benchLog writes a log of n counter events and returns it opened.
@@ -27,7 +28,7 @@ func benchLog(b *testing.B, n int) (*eventlog.Reader, int64) {
 	}
 	st, _ := f.Stat()
 	f.Close()
-	lf, err := eventlog.OpenReader(path)
+	lf, err := eventlog.OpenReader(vfs.OS, path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func BenchmarkCheck(b *testing.B) {
 // unlock, on a descriptor kept open.
 func BenchmarkAppend(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "app.jsonl")
-	w, _, err := eventlog.OpenAppend(path, true)
+	w, _, err := eventlog.CreateAppend(vfs.OS, path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,6 +92,32 @@ func BenchmarkAppend(b *testing.B) {
 		}
 		size += int64(len(line))
 		if err := unlock(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpenCheckClose is what a catch-up over many streams with
+// nothing new spends per stream: open the log, check the cursor, close.
+func BenchmarkOpenCheckClose(b *testing.B) {
+	f, size := benchLog(b, 10)
+	var hash string
+	var last int64
+	if _, err := f.Scan(eventlog.Tail{}, -1, func(e eventlog.Entry) error { hash, last = e.Hash, e.Start; return nil }); err != nil {
+		b.Fatal(err)
+	}
+	path := f.Name()
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := eventlog.OpenReader(vfs.OS, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t := eventlog.Tail{Offset: size, Hash: hash, LastStart: last}
+		if c, err := r.Check(&t); err != nil || c != eventlog.Same {
+			b.Fatalf("check: %v %v", c, err)
+		}
+		if err := r.Close(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -180,7 +180,7 @@ func (s *stream) process(batch []*job) (rest []*job) {
 // writer lock must be held.
 func (s *stream) decideAppendLocked(ctx context.Context, outs []outcome, turnEnd time.Time, released *int) (decided int) {
 	if s.e.cfg.Sync == SyncEach {
-		s.eager = newSyncer(s.w, len(outs))
+		s.eager = newSyncer(s.w)
 		// Each command's record goes out once its own sync is done, and
 		// with it those before it that appended nothing (their decisions
 		// stand on what is now durable), not after the whole batch.
@@ -196,19 +196,16 @@ func (s *stream) decideAppendLocked(ctx context.Context, outs []outcome, turnEnd
 	_, decided = s.decideAll(ctx, outs, turnEnd)
 	outs = outs[:decided]
 	if s.eager != nil {
-		err, at := s.eager.wait()
+		failed := s.eager.await()
 		s.eager = nil
-		if err != nil {
-			s.failFrom(outs, at, err)
+		if failed.err != nil {
+			s.unflushedLocked(outs, failed.at, failed.from, failed.err)
 		}
 		if !s.loaded {
 			return decided // a write or a sync failed: nothing more goes to the log
 		}
 	}
-	if err := s.appendLocked(outs); err != nil {
-		s.failAll(outs, err)
-		return decided
-	}
+	s.appendLocked(outs)
 	s.maybeSnapshot()
 	return decided
 }
@@ -237,9 +234,7 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 			defer unlock()
 			c, err := s.w.Check(&eventlog.Tail{})
 			if err == nil && c == eventlog.Same { // still empty
-				if err := s.appendLocked(outs); err != nil {
-					s.failAll(outs, err)
-				}
+				s.appendLocked(outs)
 				s.maybeSnapshot()
 				s.retryConflictsLocked(ctx, outs, func(rest []outcome) { s.decideAppendLocked(ctx, rest, time.Time{}, nil) })
 				return true
@@ -259,26 +254,33 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 	return false
 }
 
-// writeEager appends the lines just decided for outcome i and queues their
-// sync.
+// writeEager appends the lines just decided for outcome i, once the sync
+// of the previous command is done, and starts their sync. A previous sync
+// that failed is returned without writing.
 func (s *stream) writeEager(i int) error {
+	if f := s.eager.await(); f.err != nil {
+		return f.err
+	}
 	size := s.tail.Offset - int64(len(s.pendingLines))
 	if err := s.w.Append(s.pendingLines, size); err != nil {
 		return err
 	}
 	s.pendingLines = s.pendingLines[:0]
-	s.eager.reqs <- i
+	s.eager.start(i, size)
 	return nil
 }
 
-// failFrom fails outcome i and every later one that has records: their
-// lines were not all written or not made durable. The lines not written
-// are dropped, and so is the cache, which no longer matches the log.
+// failFrom fails outcome i, whose lines were not all written or not made
+// durable, and every later outcome that was decided on the state they
+// left: one with records, a success without any, a rejection, a conflict
+// or a duplicate. A failure that did not depend on the state stands. The
+// lines not written are dropped, and so is the cache, which no longer
+// matches the log: the next batch reads the log again.
 func (s *stream) failFrom(outs []outcome, i int, err error) {
 	f := AsFailure(err, KindIO)
 	for k := i; k < len(outs); k++ {
-		if len(outs[k].recs) > 0 {
-			outs[k].recs, outs[k].f = nil, f
+		if o := &outs[k]; o.f == nil || o.f.Kind == KindRejected || o.f.Kind == KindConflict || o.f.Kind == KindDuplicate {
+			o.recs, o.f = nil, f
 		}
 	}
 	s.pendingLines = s.pendingLines[:0]
@@ -321,8 +323,8 @@ func (s *stream) decideAll(ctx context.Context, outs []outcome, turnEnd time.Tim
 				continue
 			}
 			if err := s.writeEager(i); err != nil {
-				// The log is as it was before this command; later ones
-				// are not tried.
+				// The log is as it was before this command (or a sync
+				// before it failed); later ones are not tried.
 				s.failFrom(outs, i, err)
 				for k := i + 1; k < len(outs); k++ {
 					outs[k].recs, outs[k].f = nil, fail(KindIO, "not tried: an earlier append to %s failed", s.id)

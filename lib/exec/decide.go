@@ -158,21 +158,26 @@ func (s *stream) stage(line []byte) record.Record {
 // appendLocked writes the batch's decided lines and makes them durable per
 // the sync mode. With --sync each every command gets its own write and
 // fdatasync; otherwise the batch is one write and one group flush. On
-// failure the jobs not yet durable fail and the cache is dropped.
-func (s *stream) appendLocked(outs []outcome) error {
+// failure the commands not yet durable fail, with every later decision
+// (failFrom), and the log is cut back to what was durable.
+func (s *stream) appendLocked(outs []outcome) {
 	defer func() { s.pendingLines = s.pendingLines[:0] }()
 	if len(s.pendingLines) == 0 {
-		return nil
+		return
 	}
 	size := s.tail.Offset - int64(len(s.pendingLines))
 	if s.e.cfg.Sync != SyncEach {
+		first := slices.IndexFunc(outs, func(o outcome) bool { return len(o.recs) > 0 })
 		if err := s.w.Append(s.pendingLines, size); err != nil {
-			return err
+			s.failFrom(outs, first, err)
+			return
 		}
 		if s.e.cfg.Sync == SyncBatch {
-			return s.e.commit.sync(s.w)
+			if err := s.e.commit.sync(s.w); err != nil {
+				s.unflushedLocked(outs, first, size, err)
+			}
 		}
-		return nil
+		return
 	}
 	rest := s.pendingLines
 	for i := range outs {
@@ -184,18 +189,17 @@ func (s *stream) appendLocked(outs []outcome) error {
 		for _, r := range o.recs {
 			n += len(r.Event) + 1
 		}
-		err := s.w.Append(rest[:n], size)
-		if err == nil {
-			err = s.w.Sync()
-		}
-		if err != nil {
+		if err := s.w.Append(rest[:n], size); err != nil {
 			s.failFrom(outs, i, err)
-			return nil
+			return
+		}
+		if err := s.w.Sync(); err != nil {
+			s.unflushedLocked(outs, i, size, err)
+			return
 		}
 		size += int64(n)
 		rest = rest[n:]
 	}
-	return nil
 }
 
 // eventMeta maps the command context onto an event's meta, as eventfold-es

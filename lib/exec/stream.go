@@ -227,6 +227,24 @@ func (s *stream) catchUpLocked(ctx context.Context) error {
 	return nil
 }
 
+// unflushedLocked handles a failed flush: outcome i and the decisions
+// after it fail (failFrom), and the log is cut back to from, where outcome
+// i's lines begin and up to where it was durable. The flush is not tried
+// again: a failed fdatasync may have dropped the data it was writing from
+// the page cache, and one that succeeds later would then make durable the
+// lines after a hole. The cache is dropped, so the next decision reads the
+// log as it is. A log that cannot be cut back is closed, so nothing more
+// is appended through it; the next batch opens it again. The writer lock
+// must be held.
+func (s *stream) unflushedLocked(outs []outcome, i int, from int64, err error) {
+	if terr := s.w.Truncate(from); terr != nil {
+		s.e.cfg.Log.Warn("cannot cut back events whose flush failed", "stream", s.id.String(), "offset", from, "err", terr)
+		_ = s.w.Close()
+		s.w = nil
+	}
+	s.failFrom(outs, i, err)
+}
+
 // keepReqBuf is the largest request buffer a stream keeps for reuse.
 const keepReqBuf = 64 << 10
 

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // notifyBuffer is how many changes may wait while a follower reads; beyond
@@ -32,16 +34,35 @@ type dirWatcher struct {
 	streams string
 	sel     Selection
 	log     *slog.Logger
-	watched map[string]bool
-	initial bool // setting up: what is found now is for the caller to list
+	watched map[string]int // directory → descriptors its watch is taken to hold
+	initial bool           // setting up: what is found now is for the caller to list
 	out     chan Change
 	done    chan struct{}
 	closing sync.Once
+
+	// The descriptors watches may hold (negative: no limit), and how many
+	// they are taken to hold now. Past the budget, or when the kernel
+	// refuses a watch, the watcher polls instead (notify_poll.go).
+	budget, used int
+	poll         time.Duration
+	polling      bool
+	known        map[record.StreamID]bool // while polling: the streams seen
 }
 
 // Watch watches the root's directories that hold selected streams, and
 // its parent while the root does not exist yet (readers never create it).
+// Where each watch holds descriptors (kqueue on macOS and the BSDs), it
+// watches within a budget derived from the descriptor limit: a root too
+// big for it at the start is an error (the caller polls), and one that
+// grows past it makes the watcher poll, with a warning.
 func (r Root) Watch(sel Selection, log *slog.Logger) (Watcher, error) {
+	return r.watch(sel, log, watchBudget(), fallbackPoll)
+}
+
+func (r Root) watch(sel Selection, log *slog.Logger, budget int, poll time.Duration) (Watcher, error) {
+	if r.fs() != vfs.OS {
+		return nil, errors.New("file notifications need the OS file system")
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -51,7 +72,8 @@ func (r Root) Watch(sel Selection, log *slog.Logger) (Watcher, error) {
 	}
 	root := filepath.Clean(r.Dir)
 	d := &dirWatcher{w: w, root: root, streams: filepath.Join(root, "streams"), sel: sel, log: log,
-		watched: map[string]bool{}, initial: true, out: make(chan Change, notifyBuffer), done: make(chan struct{})}
+		watched: map[string]int{}, initial: true, out: make(chan Change, notifyBuffer), done: make(chan struct{}),
+		budget: budget, poll: poll}
 	if err := d.rescan(); err != nil {
 		_ = w.Close()
 		return nil, err
@@ -73,20 +95,31 @@ func (d *dirWatcher) Close() (err error) {
 
 func (d *dirWatcher) run() {
 	defer close(d.out)
+	if d.notifyLoop() {
+		d.pollLoop()
+	}
+}
+
+// notifyLoop turns notifications into changes; it reports true when the
+// watcher has fallen back to polling.
+func (d *dirWatcher) notifyLoop() (polling bool) {
 	for {
 		select {
 		case <-d.done:
-			return
+			return false
 		case ev, ok := <-d.w.Events:
 			if !ok {
-				return
+				return d.polling
 			}
 			d.event(ev)
 		case err, ok := <-d.w.Errors:
 			if !ok {
-				return
+				return d.polling
 			}
 			d.watchError(err)
+		}
+		if d.polling {
+			return true
 		}
 	}
 }
@@ -112,37 +145,56 @@ func (d *dirWatcher) watchError(err error) {
 	d.emit(Change{All: true})
 }
 
-// add watches dir; ok is false when dir does not exist (yet).
+// add watches dir; ok is false when dir does not exist (yet). While
+// polling it only looks.
 func (d *dirWatcher) add(dir string) (ok bool, err error) {
-	if d.watched[dir] {
+	if _, ok := d.watched[dir]; ok {
 		return true, nil
 	}
-	err = d.w.Add(dir)
+	if d.polling {
+		st, err := os.Stat(dir)
+		return err == nil && st.IsDir(), nil
+	}
+	cost, err := d.overBudget(dir)
+	if err == nil {
+		err = d.w.Add(dir)
+	}
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return false, nil
+	}
+	if err != nil && !d.initial && outOfWatches(err) {
+		d.startPolling(err)
+		return d.add(dir)
 	}
 	if err != nil {
 		return false, fmt.Errorf("watch %s: %w", dir, err)
 	}
-	d.watched[dir] = true
+	d.watched[dir] = cost
+	d.used += cost
 	return true, nil
 }
 
 // forget drops the watches of a removed or renamed directory and of
 // everything below it, so they are set up again if it comes back.
 func (d *dirWatcher) forget(dir string) {
-	if !d.watched[dir] {
+	if _, ok := d.watched[dir]; !ok {
 		return
 	}
-	_ = d.w.Remove(dir) // the kernel may already have dropped it
-	delete(d.watched, dir)
+	d.unwatch(dir)
 	prefix := dir + string(filepath.Separator)
 	for p := range d.watched {
 		if strings.HasPrefix(p, prefix) {
-			_ = d.w.Remove(p)
-			delete(d.watched, p)
+			d.unwatch(p)
 		}
 	}
+}
+
+func (d *dirWatcher) unwatch(dir string) {
+	if !d.polling {
+		_ = d.w.Remove(dir) // the kernel may already have dropped it
+	}
+	d.used -= d.watched[dir]
+	delete(d.watched, dir)
 }
 
 // rescan makes sure every existing directory that matters is watched,
@@ -225,10 +277,16 @@ func (d *dirWatcher) addStream(id record.StreamID) error {
 		return nil
 	}
 	dir := filepath.Join(d.streams, id.Type, id.ID)
-	was := d.watched[dir]
+	_, was := d.watched[dir]
+	if d.polling {
+		was = d.known[id]
+	}
 	ok, err := d.add(dir)
 	if err != nil || !ok {
 		return err
+	}
+	if d.polling {
+		d.known[id] = true
 	}
 	if !was && !d.initial {
 		d.emit(Change{Stream: id})

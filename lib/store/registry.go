@@ -3,6 +3,9 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,40 +13,61 @@ import (
 	"time"
 
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // Register appends a stream to meta/streams.jsonl. Lines are small and
 // written with O_APPEND in one write, so concurrent writers do not
 // interleave. A registry whose last line was torn (a crash mid-write) gets
 // a newline first, so the new line is not merged into the torn one. With
-// durable set, the registry file is fsynced.
+// durable set, the registry file is synced. Directories it had to make
+// are removed again when it fails.
 func (r Root) Register(id record.StreamID, durable bool) error {
+	_, err := r.register(id, durable)
+	return err
+}
+
+// register is Register, reporting the directories it made.
+func (r Root) register(id record.StreamID, durable bool) (made []string, err error) {
 	line, err := record.Marshal(record.RegistryEntry{ID: id.ID, Ts: time.Now().Unix(), Type: id.Type})
 	if err != nil {
-		return fmt.Errorf("register stream: %w", err)
+		return nil, fmt.Errorf("register stream: %w", err)
 	}
+	fsys := r.fs()
 	path := r.RegistryPath()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("register stream: %w", err)
+	made, err = vfs.MkdirAll(fsys, filepath.Dir(path), 0o755)
+	if err == nil {
+		err = appendRegistry(fsys, path, line, durable)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("register stream: %w", err)
+		// A registry in a directory made just now is this call's: it goes
+		// too, so nothing of the root is left that no one would sync.
+		if len(made) > 0 {
+			_ = fsys.Remove(path)
+		}
+		vfs.RemoveDirs(fsys, made)
+		return nil, fmt.Errorf("register stream: %w", err)
+	}
+	return made, nil
+}
+
+func appendRegistry(fsys vfs.FS, path string, line []byte, durable bool) error {
+	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+	if size, err := f.Size(); err == nil && size > 0 {
 		var last [1]byte
-		if _, err := f.ReadAt(last[:], st.Size()-1); err == nil && last[0] != '\n' {
+		if n, err := f.Pread(last[:], size-1); err == nil && n == 1 && last[0] != '\n' {
 			line = append([]byte{'\n'}, line...)
 		}
 	}
 	if _, err := f.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("register stream: %w", err)
+		return err
 	}
 	if durable {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("register stream: %w", err)
-		}
+		return f.Sync()
 	}
 	return nil
 }
@@ -72,10 +96,11 @@ func (r Root) streams(check bool, types []string) ([]record.StreamID, error) {
 	want := func(t string) bool { return len(types) == 0 || slices.Contains(types, t) }
 	seen := make(map[record.StreamID]bool)
 	var out []record.StreamID
-	f, err := os.Open(r.RegistryPath())
+	fsys := r.fs()
+	f, err := fsys.OpenFile(r.RegistryPath(), os.O_RDONLY, 0)
 	switch {
 	case err == nil:
-		err = record.ScanLines(f, maxRegistryLine, func(_ int64, line []byte, err error) bool {
+		err = record.ScanLines(io.NewSectionReader(vfs.ReaderAt(f), 0, math.MaxInt64), maxRegistryLine, func(_ int64, line []byte, err error) bool {
 			var e record.RegistryEntry
 			// A torn or foreign line is not fatal: the directory listing
 			// below still finds the stream. Nor is one too long to be an
@@ -101,15 +126,16 @@ func (r Root) streams(check bool, types []string) ([]record.StreamID, error) {
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("read stream registry: %w", err)
 	}
-	typeDirs, err := os.ReadDir(filepath.Join(r.Dir, "streams"))
+	typeDirs, err := fsys.ReadDir(filepath.Join(r.Dir, "streams"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("list streams: %w", err)
 	}
+	slices.SortFunc(typeDirs, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	for _, td := range typeDirs {
 		if !td.IsDir() || !want(td.Name()) {
 			continue
 		}
-		ids, err := unregistered(filepath.Join(r.Dir, "streams", td.Name()), td.Name(), seen)
+		ids, err := unregistered(fsys, filepath.Join(r.Dir, "streams", td.Name()), td.Name(), seen)
 		if err != nil {
 			return nil, fmt.Errorf("list streams: %w", err)
 		}
@@ -127,13 +153,8 @@ func (r Root) streams(check bool, types []string) ([]record.StreamID, error) {
 // not hold, sorted by name. The listing is read unsorted, as a type may
 // hold 100,000 streams that the registry already gave: only the few it
 // missed are worth sorting.
-func unregistered(dir, typ string, seen map[record.StreamID]bool) ([]record.StreamID, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	entries, err := f.ReadDir(-1)
+func unregistered(fsys vfs.FS, dir, typ string, seen map[record.StreamID]bool) ([]record.StreamID, error) {
+	entries, err := fsys.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -7,9 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // LoadSnapshot reads a stream's snapshot; it returns nil, nil when there is
@@ -17,7 +16,7 @@ import (
 // (record.ParseSnapshot), is reported so the caller can ignore it and
 // rebuild: a snapshot is only ever a cache of the log.
 func (r Root) LoadSnapshot(id record.StreamID) (*record.Snapshot, error) {
-	data, err := os.ReadFile(r.SnapshotPath(id))
+	data, err := vfs.ReadFile(r.fs(), r.SnapshotPath(id))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -40,9 +39,9 @@ func (r Root) SaveSnapshot(id record.StreamID, s record.Snapshot, durable bool) 
 	}
 	path := r.SnapshotPath(id)
 	if durable {
-		return WriteFileAtomic(path, data, true)
+		return vfs.WriteFileAtomic(r.fs(), path, data, true)
 	}
-	return swapIn(path, data)
+	return swapIn(r.fs(), path, data)
 }
 
 // swapSuffix names the file a snapshot is written into before it is
@@ -50,24 +49,28 @@ func (r Root) SaveSnapshot(id record.StreamID, s record.Snapshot, durable bool) 
 // time.
 const swapSuffix = ".swap"
 
-// swapIn replaces path with data atomically, without fsync, by writing a
-// side file and exchanging the two names (renameat2 RENAME_EXCHANGE). A
-// writer that snapshots every 100 events rewrites thousands of snapshots a
-// minute, and temp file + rename creates an inode and deletes one each
-// time: on ext4 finding a free inode among recently deleted ones cost
-// more than the rest of the command (perf: 16% of fold-exec's CPU in
-// bench (c)). Exchanging keeps two inodes per stream for good. Where the
-// file system cannot exchange, or there is no snapshot yet, it renames.
-// Two processes saving at once leave one's snapshot or the one before:
-// each is whole and names the log position it covers.
-func swapIn(path string, data []byte) error {
+// swapIn replaces path with data atomically, without a sync, by writing a
+// side file and exchanging the two names (vfs.FS.Exchange: renameat2
+// RENAME_EXCHANGE on Linux). A writer that snapshots every 100 events
+// rewrites thousands of snapshots a minute, and temp file + rename creates
+// an inode and deletes one each time: on ext4 finding a free inode among
+// recently deleted ones cost more than the rest of the command (perf: 16%
+// of fold-exec's CPU in bench (c)). Exchanging keeps two inodes per stream
+// for good. Where the platform or file system cannot exchange (macOS, the
+// BSDs), or there is no snapshot yet, the side file is renamed over the
+// snapshot instead: the same guarantee, a crash leaves the old snapshot or
+// the new one. Two processes saving at once leave one's snapshot, the one
+// before, or a mix that does not parse: a snapshot is a cache, checked
+// against the log it names on every load.
+func swapIn(fsys vfs.FS, path string, data []byte) error {
 	side := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+swapSuffix)
-	f, err := os.OpenFile(side, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	f, err := fsys.OpenFile(side, flags, 0o644)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if _, err := vfs.MkdirAll(fsys, filepath.Dir(path), 0o755); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
 		}
-		f, err = os.OpenFile(side, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		f, err = fsys.OpenFile(side, flags, 0o644)
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -81,16 +84,10 @@ func swapIn(path string, data []byte) error {
 	}
 	// An exchange would also swap a directory in the snapshot's place
 	// aside; rename refuses to replace one, as a save always has.
-	if st, serr := os.Lstat(path); serr == nil && st.Mode().IsRegular() {
-		err = unix.Renameat2(unix.AT_FDCWD, side, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
-	} else {
-		err = unix.ENOENT
+	if st, serr := fsys.Stat(path); serr == nil && st.Mode().IsRegular() && fsys.Exchange(side, path) == nil {
+		return nil
 	}
-	if err != nil {
-		// No snapshot to exchange with yet, or no RENAME_EXCHANGE here.
-		err = os.Rename(side, path)
-	}
-	if err != nil {
+	if err := fsys.Rename(side, path); err != nil {
 		return fmt.Errorf("replace %s: %w", path, err)
 	}
 	return nil

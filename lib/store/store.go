@@ -10,12 +10,12 @@ package store
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // DefaultRoot is used when neither --root nor $FOLD_ROOT is given.
@@ -83,21 +83,38 @@ func ParseStream(s string) (record.StreamID, error) {
 	return sid, CheckStream(sid)
 }
 
-// Root is a root directory and the paths inside it.
+// Root is a root directory and the paths inside it, on a file system.
 type Root struct {
 	Dir string
+	FS  vfs.FS // nil: vfs.OS
+
+	names *nameSync // shared by copies; nil in a Root not made by Open
 }
 
 // Open returns the root at dir; nothing is created until a write needs it.
 // The directory is cleaned once, so the paths below are built by
 // concatenation: readers build one per stream, 100,000 in a catch-up.
 func Open(dir string) Root {
-	return Root{Dir: filepath.Clean(dir)}
+	return OpenFS(dir, vfs.OS)
+}
+
+// OpenFS returns the root at dir on fsys: a test's file system that can
+// cut the power or fail a call (vfs/crashfs).
+func OpenFS(dir string, fsys vfs.FS) Root {
+	return Root{Dir: filepath.Clean(dir), FS: fsys, names: &nameSync{}}
+}
+
+// fs is the root's file system.
+func (r Root) fs() vfs.FS {
+	if r.FS == nil {
+		return vfs.OS
+	}
+	return r.FS
 }
 
 // Exists reports whether the root directory exists.
 func (r Root) Exists() bool {
-	st, err := os.Stat(r.Dir)
+	st, err := r.fs().Stat(r.Dir)
 	return err == nil && st.IsDir()
 }
 
@@ -140,6 +157,6 @@ func (r Root) ConsumerDir(name string) string {
 
 // HasStream reports whether a stream's log exists.
 func (r Root) HasStream(id record.StreamID) bool {
-	_, err := os.Stat(r.LogPath(id))
+	_, err := r.fs().Stat(r.LogPath(id))
 	return err == nil
 }
