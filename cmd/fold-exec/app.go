@@ -50,7 +50,7 @@ func newApp(env app.Env) *cli.App {
 	flags = append(flags, app.EngineFlags()...)
 	return &cli.App{
 		Usage:                     "run commands through aggregate handlers and append their events",
-		UsageText:                 "fold-exec [options] < envelopes.jsonl\nfold-exec state [options] TYPE ID\nfold-exec streams [--type T]",
+		UsageText:                 "fold-exec [options] < envelopes.jsonl\nfold-exec state [options] TYPE ID\nfold-exec streams [--type T]\nfold-exec check [--repair]",
 		Description:               description,
 		Flags:                     flags,
 		DisableSliceFlagSeparator: true,
@@ -63,6 +63,33 @@ func newApp(env app.Env) *cli.App {
 				Flags: append(append(app.CommonFlags(), handlerFlags()...),
 					&cli.Uint64Flag{Name: "at-version", Usage: "the state after this many events (time travel)"}),
 				Action: func(c *cli.Context) error { return runState(c, env) },
+			},
+			{
+				Name:  "check",
+				Usage: "check every log, snapshot, registry entry and checkpoint of the root; report findings as JSON lines",
+				Description: `Reads the whole root and prints one JSON line per finding, then a summary:
+
+   {"kind":"torn_tail","level":"error","path":"fold-data/streams/counter/alpha/app.jsonl","offset":487,...}
+   {"kind":"summary","root":"fold-data","streams":3,"events":9,...,"errors":1,...}
+
+--repair cuts torn tails under the stream's writer lock, removes snapshots
+that do not match their log, and registers unregistered streams.
+The kinds of finding: docs/layout.md.
+
+EXAMPLES:
+   fold-exec check
+   fold-exec check --repair | jq -c 'select(.repaired)'
+
+EXIT STATUS:
+   0   the root is sound (warnings aside), or --repair fixed every error
+   1   errors are left: each is a line with "level":"error"
+   2   usage error
+   3   fatal: root unusable or I/O error`,
+				Flags: append(app.CommonFlags(),
+					&cli.BoolFlag{Name: "repair", Usage: "cut torn tails, remove snapshots that do not match their log, register unregistered streams"},
+					&cli.DurationFlag{Name: "lock-timeout", Value: exec.DefaultLockTimeout, Usage: "wait this long for a stream's writer lock to repair it"},
+					app.MaxEventSizeFlag()),
+				Action: func(c *cli.Context) error { return runCheck(c, env) },
 			},
 			{
 				Name:   "streams",
