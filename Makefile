@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 PROGS   := fold-exec fold-watch fold-project fold-pm
 
-.PHONY: all build demo test unit bats tools bats-tools nats-server test-fresh fuzz bench man clean
+.PHONY: all build demo test unit bats tools bats-tools nats-server test-fresh fuzz bench man clean completions install uninstall
 
 all: build
 
@@ -84,5 +84,33 @@ bench: build
 man:
 	for f in man/*.1.md; do $(GO) run github.com/cpuguy83/go-md2man/v2@v2.0.7 -in $$f -out $${f%.md}; done
 
+# Shell completion scripts for bash, zsh and fish, made by each program
+# from its own flags (PROG completion SHELL) into completions/.
+completions: build
+	@mkdir -p completions/bash completions/zsh completions/fish
+	@set -e; for p in $(PROGS); do \
+		$(BIN)/$$p completion bash >completions/bash/$$p; \
+		$(BIN)/$$p completion zsh >completions/zsh/_$$p; \
+		$(BIN)/$$p completion fish >completions/fish/$$p.fish; \
+	done
+
+# make install PREFIX=~/.local (default /usr/local); DESTDIR=stage for a
+# package. The four programs, their man pages, and completions where bash,
+# zsh and fish look for them.
+PREFIX ?= /usr/local
+INSTALL_DIRS := bin share/man/man1 share/bash-completion/completions share/zsh/site-functions share/fish/vendor_completions.d
+install: build completions
+	install -d $(addprefix '$(DESTDIR)$(PREFIX)'/,$(INSTALL_DIRS))
+	install -m 755 $(addprefix $(BIN)/,$(PROGS)) '$(DESTDIR)$(PREFIX)/bin'
+	install -m 644 $(addprefix man/,$(addsuffix .1,$(PROGS))) '$(DESTDIR)$(PREFIX)/share/man/man1'
+	install -m 644 $(addprefix completions/bash/,$(PROGS)) '$(DESTDIR)$(PREFIX)/share/bash-completion/completions'
+	install -m 644 $(addprefix completions/zsh/_,$(PROGS)) '$(DESTDIR)$(PREFIX)/share/zsh/site-functions'
+	install -m 644 $(addprefix completions/fish/,$(addsuffix .fish,$(PROGS))) '$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d'
+
+uninstall:
+	rm -f $(foreach p,$(PROGS),'$(DESTDIR)$(PREFIX)/bin/$(p)' '$(DESTDIR)$(PREFIX)/share/man/man1/$(p).1' \
+		'$(DESTDIR)$(PREFIX)/share/bash-completion/completions/$(p)' '$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$(p)' \
+		'$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$(p).fish')
+
 clean:
-	rm -rf $(BIN) demo-root
+	rm -rf $(BIN) demo-root completions
