@@ -61,7 +61,7 @@ func newApp(env app.Env) *cli.App {
 				Usage:     "print an instance's state now, or as of a version",
 				ArgsUsage: "TYPE ID",
 				Flags: append(append(app.CommonFlags(), handlerFlags()...),
-					&cli.Uint64Flag{Name: "at-version", Usage: "the state after this many events (time travel)"}),
+					&cli.StringFlag{Name: "at-version", Usage: "the state after `N` events (time travel; N from 1)"}),
 				Action: func(c *cli.Context) error { return runState(c, env) },
 			},
 			{

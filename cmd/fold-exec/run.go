@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,7 +16,7 @@ import (
 )
 
 func runExec(c *cli.Context, env app.Env) error {
-	cm, err := app.ParseCommonNoArgs(c, env)
+	cm, err := app.ParseCommon(c, env)
 	if err != nil {
 		return err
 	}
@@ -46,11 +47,23 @@ func runExec(c *cli.Context, env app.Env) error {
 	}
 	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root.Dir, cfg.Jobs)
 	defer exec.ClosePools(cfg.Routes)
+	ins, closeAll, err := app.Inputs(c.Args().Slice(), env.Stdin)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	if !cm.Store.Exists() {
+		cm.Log.Info(fmt.Sprintf("no store at %s yet: the first event appended creates it", record.Quote(cm.Store.Location())))
+	}
+	cm.Log.Debug("running", "store", cm.Store.Location(), "types", rt.Types(), "jobs", cfg.Jobs, "sync", string(cfg.Sync))
 	run.Engine = exec.New(cfg)
+	if !app.IsTerminal(env.Stdout) {
+		run.Progress = app.NewProgress(env.Stderr, "fold-exec")
+	}
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
 	// Work in hand is finished even after a stop signal: c.Context.
-	return run.Run(stop, c.Context, cancel, env.Stdin, env.Stdout)
+	return run.Run(stop, c.Context, cancel, ins, env.Stdout)
 }
 
 func runState(c *cli.Context, env app.Env) error {
@@ -65,10 +78,12 @@ func runState(c *cli.Context, env app.Env) error {
 	if err := store.CheckStream(id); err != nil {
 		return app.UsageError(err.Error())
 	}
-	at := c.Uint64("at-version")
-	if c.IsSet("at-version") && at == 0 {
-		return &app.ExitError{Code: app.ExitUsage, Message: "--at-version 0 is not a version (versions start at 1)",
-			Hint: "leave --at-version out for the state now"}
+	var at uint64
+	if c.IsSet("at-version") {
+		if at, err = strconv.ParseUint(c.String("at-version"), 10, 64); err != nil || at == 0 {
+			return &app.ExitError{Code: app.ExitUsage, Message: fmt.Sprintf("--at-version %s is not a version (versions are whole numbers from 1)", record.Quote(c.String("at-version"))),
+				Hint: "leave --at-version out for the state now"}
+		}
 	}
 	rt, err := app.Routes(c)
 	if err != nil {
@@ -108,7 +123,7 @@ func runStreams(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
-	return app.ListStreams(env.Stdout, cm.Store, types)
+	return app.ListStreams(env.Stdout, cm, types)
 }
 
 func runCheck(c *cli.Context, env app.Env) error {

@@ -52,6 +52,7 @@ func newApp(env app.Env) *cli.App {
 		&cli.StringFlag{Name: "checkpoint", Usage: "durable consumer `NAME`: resume after what was confirmed (consumers/NAME/)"},
 		&cli.BoolFlag{Name: "list", Usage: "list the streams as {\"aggregate_type\",\"instance_id\"} lines, like fold-exec streams"},
 	)
+	flags = append(flags, app.SelectFlags()...)
 	flags = append(flags, app.DeliveryFlags()...)
 	flags = append(flags, app.LockFlags("wait this long for a --checkpoint another run holds")...)
 	return &cli.App{

@@ -30,7 +30,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 		if c.IsSet("stream") || c.Bool("follow") || c.IsSet("checkpoint") || c.IsSet("poll") || c.IsSet("exec") {
 			return app.UsageError("--list takes only --type")
 		}
-		return app.OutputError(app.ListStreams(env.Stdout, cm.Store, types))
+		return app.ListStreams(env.Stdout, cm, types)
 	}
 	var streams []record.StreamID
 	for _, s := range c.StringSlice("stream") {
@@ -42,6 +42,10 @@ func runWatch(c *cli.Context, env app.Env) error {
 	}
 	if c.IsSet("poll") && !c.Bool("follow") {
 		return app.UsageError("--poll needs --follow")
+	}
+	keep, limit, err := app.Selection(c, len(streams), time.Now())
+	if err != nil {
+		return err
 	}
 	name := c.String("checkpoint")
 	cfg := consumer.Config{Dir: cm.Root.ConsumerDir(name), Kind: consumer.Watch, Name: name,
@@ -88,10 +92,14 @@ func runWatch(c *cli.Context, env app.Env) error {
 			return err
 		}
 	}
-	out := consumer.NewRecords(consumer.RecordsConfig{Out: ds, Consumer: con, Log: cm.Log})
+	var progress *app.Progress
+	if !app.IsTerminal(env.Stdout) { // catching up into a file or a pipe
+		progress = app.NewProgress(env.Stderr, "fold-watch")
+	}
+	out := consumer.NewRecords(consumer.RecordsConfig{Out: ds, Consumer: con, Log: cm.Log, Keep: keep, Limit: limit, CaughtUp: progress.Done})
 	src := &watch.Source{
 		Store: cm.Store, Types: types, Streams: streams, Poll: c.Duration("poll"), Log: cm.Log,
-		OnCorrupt: cm.Report.Corrupt, OnRewritten: out.Rewritten,
+		OnCorrupt: cm.Report.Corrupt, OnRewritten: out.Rewritten, Progress: progress.CatchUp("records"),
 	}
 	if c.Bool("follow") {
 		err = src.Follow(stop, out.Cursors(), out.Batch)

@@ -30,7 +30,7 @@ const (
 	ExitFailed    = 1  // some input lines failed; the rest were processed
 	ExitUsage     = 2  // bad flags or arguments
 	ExitFatal     = 3  // root unusable or I/O error: processing stopped
-	ExitRetryable = 75 // the only failures were conflicts or lock timeouts (EX_TEMPFAIL)
+	ExitRetryable = 75 // the only failures were retryable: run again later (EX_TEMPFAIL)
 )
 
 // ExitStatusHelp is the EXIT STATUS text shown in --help, with what
@@ -47,7 +47,7 @@ func ExitStatusHelp(failed, retryable string) string {
 // ExitStatusHelpExec is the EXIT STATUS of the programs that run commands.
 var ExitStatusHelpExec = ExitStatusHelp(
 	"some input lines failed (each reported on stderr); the rest were processed",
-	"the only failures were retryable (conflict, lock_timeout): run again")
+	"the only failures were retryable (lock_timeout): run again later")
 
 // CommonFlags are the flags every program takes.
 func CommonFlags() []cli.Flag {
@@ -188,13 +188,19 @@ func Main(ctx context.Context, a *cli.App, args []string, env Env) int {
 	a.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		return UsageError(err.Error())
 	}
-	err := a.RunContext(ctx, args)
+	for _, cmd := range a.Commands {
+		cmd.OnUsageError = a.OnUsageError // one usage message, not a help screen
+	}
+	err := a.RunContext(ctx, permute(a, args))
 	if err == nil {
 		return ExitOK
 	}
 	code := ExitFatal
 	msg := err.Error()
 	hint := ""
+	if ue := unknownFlag(msg, a, args); ue != nil {
+		err = ue
+	}
 	switch e := err.(type) {
 	case *ExitError:
 		code, msg, hint = e.Code, e.Message, e.Hint

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -24,14 +25,51 @@ type Commands struct {
 	Inject   bool        // lines are events to append, not commands
 	Rejects  *pm.Letters // where failed lines are kept; nil: nowhere
 	Report   *Reporter
-	MaxLine  int // the longest input line (record.MaxLine)
+	MaxLine  int       // the longest input line (record.MaxLine)
+	Progress *Progress // a status line while a long input is read; nil for none
 }
 
-// Run reads in line by line until it ends or stop is done, finishing the
-// lines in hand (handler calls run under work, which a stop does not
-// cancel), and writes the records of each line to out in input order. It
-// returns the run's exit.
-func (r *Commands) Run(stop, work context.Context, cancel func(), in io.Reader, out io.Writer) error {
+// Input is a source of input lines: a file named on the command line, or
+// stdin (Name "").
+type Input struct {
+	Name string
+	R    io.Reader
+}
+
+// Inputs opens the files args name, in order, as jq and Miller take them;
+// "-" is stdin, and no argument at all means stdin. A file that cannot be
+// opened is a usage error before anything is read.
+func Inputs(args []string, stdin io.Reader) (ins []Input, closeAll func(), err error) {
+	var files []*os.File
+	closeAll = func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	if len(args) == 0 {
+		return []Input{{R: stdin}}, closeAll, nil
+	}
+	for _, a := range args {
+		if a == "-" {
+			ins = append(ins, Input{R: stdin})
+			continue
+		}
+		f, err := os.Open(a)
+		if err != nil {
+			closeAll()
+			return nil, nil, &ExitError{Code: ExitUsage, Message: err.Error(), Hint: "name input files that exist, or - for stdin"}
+		}
+		files = append(files, f)
+		ins = append(ins, Input{Name: a, R: f})
+	}
+	return ins, closeAll, nil
+}
+
+// Run reads the inputs line by line, one after the other, until they end
+// or stop is done, finishing the lines in hand (handler calls run under
+// work, which a stop does not cancel), and writes the records of each line
+// to out in input order. It returns the run's exit.
+func (r *Commands) Run(stop, work context.Context, cancel func(), ins []Input, out io.Writer) error {
 	w := bufio.NewWriterSize(out, 64<<10)
 	var buf []byte
 	var letters []record.DeadLetter
@@ -50,14 +88,19 @@ func (r *Commands) Run(stop, work context.Context, cancel func(), in io.Reader, 
 		}
 		return r.Engine.Submit(work, e)
 	}
+	var file string // the input being read, for messages
+	var lines, events int64
+	start := time.Now()
 	emit := func(o exec.Outcome) error {
+		lines, events = lines+1, events+int64(len(o.Result.Records))
+		r.Progress.Show("%d lines, %d events appended (%.0f lines/s)", lines, events, float64(lines)/time.Since(start).Seconds())
 		if f := o.Result.Failure; f != nil {
 			// A failure kept in --rejects is handled, as a dead letter is:
 			// it is reported, but does not fail the run, so that
 			// `fold-pm | fold-exec --rejects F && fold-pm --commit` moves on.
 			kept := r.Rejects != nil && f.Kind != exec.KindDuplicate && !f.Kind.Fatal()
 			r.Report.Report(Failure{
-				Line: o.Line, Kind: string(f.Kind), Message: f.Error(), Input: o.Input, Retryable: f.Kind.Retryable(),
+				Line: o.Line, File: file, Kind: string(f.Kind), Message: f.Error(), Input: o.Input, Retryable: f.Kind.Retryable(),
 				Counts: f.Kind != exec.KindDuplicate && (!kept || f.Kind.Retryable()), Fatal: f.Kind.Fatal(), Note: f.Kind == exec.KindDuplicate,
 			})
 			if kept {
@@ -87,7 +130,14 @@ func (r *Commands) Run(stop, work context.Context, cancel func(), in io.Reader, 
 		}
 		return w.Flush()
 	}
-	err := exec.Pipe(stop, in, r.MaxLine, submit, emit, flush)
+	defer r.Progress.Done()
+	var err error
+	for _, in := range ins {
+		if file = in.Name; err != nil || stop.Err() != nil {
+			break
+		}
+		err = exec.Pipe(stop, in.R, r.MaxLine, submit, emit, flush)
+	}
 	if cerr := r.Engine.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 	"github.com/fold-es/fold/lib/exec"
+	"time"
 
 	"github.com/urfave/cli/v2"
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +25,7 @@ func ListConsumers(ctx context.Context, w io.Writer, cm Common) error {
 		return Fatal(err)
 	}
 	out := bufio.NewWriter(w)
-	if f, ok := w.(*os.File); ok && termWidth(f) > 0 {
+	if IsTerminal(w) {
 		err = table(out, list)
 	} else {
 		for _, s := range list {

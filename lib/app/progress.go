@@ -32,11 +32,18 @@ type Progress struct {
 // NewProgress returns a status line on stderr, or nil when stderr is not a
 // terminal.
 func NewProgress(stderr io.Writer, prog string) *Progress {
-	f, ok := stderr.(*os.File)
-	if !ok || termWidth(f) <= 0 {
+	if !IsTerminal(stderr) {
 		return nil
 	}
-	return &Progress{f: f, prog: prog, start: time.Now()}
+	return &Progress{f: stderr.(*os.File), prog: prog, start: time.Now()}
+}
+
+// IsTerminal reports whether w is a terminal. A program that streams
+// records to stdout shows no progress when stdout is one: the status line
+// would mix with them.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && termWidth(f) > 0
 }
 
 // Show draws the line, "prog: " and the message, cut to the terminal's

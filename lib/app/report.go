@@ -36,6 +36,7 @@ func NewReporter(prog string, asJSON bool, w io.Writer, log *slog.Logger) *Repor
 // Failure is one failed input line.
 type Failure struct {
 	Line      int64  // 1-based input line number; 0 when not from input
+	File      string // the input file the line is in; "" for stdin
 	Kind      string // error record kind
 	Message   string
 	Input     []byte // the input line
@@ -62,22 +63,18 @@ func (r *Reporter) Report(f Failure) {
 	}
 	if !r.json && f.Note {
 		// Not an error: a command applied before, an event present.
-		if f.Line > 0 {
-			r.log.Info(fmt.Sprintf("line %d: %s: skipped", f.Line, f.Message))
-		} else {
-			r.log.Info(f.Message + ": skipped")
-		}
+		r.log.Info(f.where() + f.Message + ": skipped")
 		return
 	}
 	if r.json {
-		b, err := record.Marshal(record.ErrorRecord{Kind: f.Kind, Message: f.Message, Line: f.Line, Input: record.InputValue(f.Input)})
+		b, err := record.Marshal(record.ErrorRecord{Kind: f.Kind, Message: f.Message, Line: f.Line, File: f.File, Input: record.InputValue(f.Input)})
 		if err == nil {
 			r.w.Write(append(b, '\n'))
 			return
 		}
 	}
 	if f.Line > 0 {
-		fmt.Fprintf(r.w, "%s: error: line %d: %s\n", r.prog, f.Line, f.Message)
+		fmt.Fprintf(r.w, "%s: error: %s%s\n", r.prog, f.where(), f.Message)
 	} else {
 		fmt.Fprintf(r.w, "%s: error: %s\n", r.prog, f.Message)
 	}
@@ -109,4 +106,16 @@ func (r *Reporter) BadLine(b watch.BadLine) {
 func (r *Reporter) Corrupt(e *eventlog.CorruptError) error {
 	r.Report(Failure{Kind: string(exec.KindCorrupt), Message: e.Error() + " (skipped)", Counts: true})
 	return nil
+}
+
+// where names the line a failure is about, "line 7: " on stdin and
+// "cmds.jsonl:7: " in a named file, as compilers and jq do.
+func (f Failure) where() string {
+	switch {
+	case f.Line <= 0:
+		return ""
+	case f.File != "":
+		return fmt.Sprintf("%s:%d: ", f.File, f.Line)
+	}
+	return fmt.Sprintf("line %d: ", f.Line)
 }

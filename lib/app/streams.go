@@ -7,14 +7,18 @@ import (
 	"strings"
 
 	"github.com/fold-es/fold/lib/record"
-	"github.com/fold-es/fold/lib/store"
 )
 
 // ListStreams prints the store's streams (of the given types, or all) as
 // {"aggregate_type","instance_id"} lines sorted by type, then id: the one
-// listing behind both `fold-exec streams` and `fold-watch --list`.
-func ListStreams(w io.Writer, st store.Store, types []string) error {
-	ids, err := st.Streams(types...)
+// listing behind both `fold-exec streams` and `fold-watch --list`. A store
+// that does not exist holds none, and is warned about.
+func ListStreams(w io.Writer, cm Common, types []string) error {
+	if !cm.Store.Exists() {
+		cm.WarnNoStore()
+		return nil
+	}
+	ids, err := cm.Store.Streams(types...)
 	if err != nil {
 		return Fatal(err)
 	}
@@ -29,8 +33,8 @@ func ListStreams(w io.Writer, st store.Store, types []string) error {
 		b := append(record.AppendString([]byte(`{"aggregate_type":`), id.Type), `,"instance_id":`...)
 		b = append(record.AppendString(b, id.ID), "}\n"...)
 		if _, err := out.Write(b); err != nil {
-			return err
+			return OutputError(err)
 		}
 	}
-	return out.Flush()
+	return OutputError(out.Flush())
 }

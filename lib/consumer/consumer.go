@@ -202,6 +202,7 @@ func (c *Consumer) load() error {
 	}
 	c.start, c.latest = cp, cp
 	c.saved = c.cfg.Now()
+	c.cfg.Log.Debug("consumer opened", "kind", string(c.cfg.Kind), "name", c.cfg.Name, "cursors", len(cp.Cursors), "rebuild", c.rebuilt, "dry_run", c.cfg.DryRun)
 	// A rebuild must be saved even if it delivers nothing: the old
 	// checkpoint no longer stands.
 	c.dirty = c.rebuilt
@@ -279,6 +280,7 @@ func (c *Consumer) Save() error {
 	if err := c.file.Save(c.latest); err != nil {
 		return err
 	}
+	c.cfg.Log.Debug("checkpoint saved", "name", c.cfg.Name, "cursors", len(c.latest.Cursors))
 	c.dirty, c.saved = false, c.cfg.Now()
 	return nil
 }

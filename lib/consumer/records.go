@@ -22,6 +22,7 @@ type Records struct {
 	log      *slog.Logger
 	limit    int64
 	keep     func(record.Record) bool
+	caughtUp func()
 	cursors  map[string]record.Cursor
 	buf      []byte
 	n        int64
@@ -37,13 +38,16 @@ type RecordsConfig struct {
 	// passed over (and a consumer moves past them all the same).
 	Keep func(record.Record) bool
 	Log  *slog.Logger
+	// CaughtUp, when set, is called once, when the first read reaches the
+	// end of the logs (a progress line erases itself there).
+	CaughtUp func()
 }
 
 // NewRecords returns a delivery to cfg.Out, starting from the consumer's
 // cursors.
 func NewRecords(cfg RecordsConfig) *Records {
 	r := &Records{out: cfg.Out, w: bufio.NewWriterSize(cfg.Out, 64<<10), c: cfg.Consumer, limit: cfg.Limit, keep: cfg.Keep, log: cfg.Log,
-		cursors: map[string]record.Cursor{}}
+		caughtUp: cfg.CaughtUp, cursors: map[string]record.Cursor{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -62,6 +66,10 @@ func (r *Records) Delivered() int64 { return r.n }
 // Batch delivers a batch: the function a watch.Feed calls. It returns
 // ErrLimit once the limit is reached, after delivering up to it.
 func (r *Records) Batch(b watch.Batch) error {
+	if b.Idle && r.caughtUp != nil {
+		r.caughtUp()
+		r.caughtUp = nil
+	}
 	took := 0
 	for _, rec := range b.Records {
 		if r.limit > 0 && r.n == r.limit {

@@ -101,7 +101,9 @@ func (a *actor) run() {
 func (a *actor) retire() {
 	if err := a.st.close(); err != nil {
 		a.e.cfg.Log.Warn("evict instance", "stream", a.id.String(), "err", err)
+		return
 	}
+	a.e.cfg.Log.Debug("instance evicted", "stream", a.id.String())
 }
 
 // outcome collects, for one batch, what each job's result will be once the

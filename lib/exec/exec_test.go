@@ -200,7 +200,7 @@ func TestDuplicateAndConflictAcrossRestarts(t *testing.T) {
 	v := uint64(0)
 	stale := cmd("a", `{"type":"Increment"}`)
 	stale.ExpectedVersion = &v
-	if r := e2.Submit(ctx, stale).Wait(); r.Failure == nil || r.Failure.Kind != KindConflict || !r.Failure.Kind.Retryable() {
+	if r := e2.Submit(ctx, stale).Wait(); r.Failure == nil || r.Failure.Kind != KindConflict || r.Failure.Kind.Retryable() {
 		t.Fatalf("stale expected_version: %+v", r)
 	}
 	v = 1

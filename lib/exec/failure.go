@@ -27,7 +27,7 @@ const (
 )
 
 // Retryable reports whether trying the same input again later may succeed.
-func (k Kind) Retryable() bool { return k == KindConflict || k == KindLockTimeout }
+func (k Kind) Retryable() bool { return k == KindLockTimeout }
 
 // Fatal reports whether the run cannot go on: the root is unusable.
 func (k Kind) Fatal() bool { return k == KindIO }

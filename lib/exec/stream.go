@@ -124,6 +124,7 @@ func (s *stream) saveSnapshot() error {
 	if err := s.e.cfg.Store.SaveSnapshot(s.id, snap, false); err != nil {
 		return err
 	}
+	s.e.cfg.Log.Debug("snapshot saved", "stream", s.id.String(), "version", v)
 	s.snapVer = s.tail.Version
 	return nil
 }
@@ -153,7 +154,12 @@ func (s *stream) refreshLocked(ctx context.Context) error {
 		return err
 	}
 	s.loaded = true
-	return s.catchUpLocked(ctx)
+	from := s.tail.Version
+	if err := s.catchUpLocked(ctx); err != nil {
+		return err
+	}
+	s.e.cfg.Log.Debug("loaded", "stream", s.id.String(), "version", s.tail.Version, "from_snapshot", from, "replayed", s.tail.Version-from)
+	return nil
 }
 
 // loadSnapshot starts the cache from the snapshot when it matches lg, the

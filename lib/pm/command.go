@@ -46,8 +46,10 @@ type Origin struct {
 	Index   int // 0-based
 }
 
+// String names the origin as the command_id does: commands are numbered
+// from 0, so "command 0" is the one whose id ends in "/0".
 func (o Origin) String() string {
-	return fmt.Sprintf("%s version %d, command %d", record.Quote(o.Stream.String()), o.Version, o.Index+1)
+	return fmt.Sprintf("%s version %d, command %d", record.Quote(o.Stream.String()), o.Version, o.Index)
 }
 
 // Command is one command a process manager returned, made ready to send.

@@ -99,7 +99,7 @@ func TestPrepareRefusesWhatCannotBeSent(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", cmd, err, want)
 			continue
 		}
-		if !strings.Contains(err.Error(), `"order/o-1" version 2, command 1`) {
+		if !strings.Contains(err.Error(), `"order/o-1" version 2, command 0`) {
 			t.Errorf("error does not name its origin: %v", err)
 		}
 	}

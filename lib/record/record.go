@@ -146,6 +146,7 @@ type ErrorRecord struct {
 	Kind    string     `json:"kind"`
 	Message string     `json:"message"`
 	Line    int64      `json:"line"`
+	File    string     `json:"file,omitempty"` // the input file, when the line came from one
 	Input   RawMessage `json:"input"`
 }
 

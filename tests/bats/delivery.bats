@@ -231,3 +231,22 @@ versions() { jq -r '"\(.instance_id) \(.version)"'; }
 	run fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f examples/saga/fulfil.jq'
 	assert_output ''
 }
+
+@test "README: the cron and make examples of delivery run verbatim" {
+	repo_like
+	records 2
+	run --separate-stderr sh -c "$(doc_block README.md crontab 1 | sed -E 's/^([^ ]+ +){5}//')"
+	assert_success
+	[[ ${#lines[@]} -eq 2 ]]
+	run fold-watch --checkpoint mailer
+	assert_output ''
+	records 1
+	doc_block README.md make 1 >notify.mk
+	NOTIFY_FAIL=1 run --separate-stderr make -s -f notify.mk notify
+	assert_failure
+	run --separate-stderr make -s -f notify.mk notify
+	assert_success
+	[[ ${#lines[@]} -eq 1 ]]
+	run fold-watch --checkpoint mailer
+	assert_output ''
+}

@@ -315,7 +315,7 @@ check_state_after_story() {
 	[[ ! -e fold-data && ! -e $other ]]
 	run --separate-stderr fold-exec state --root "$ROOT" --handler counter="$COUNTER" --at-version 0 counter a
 	assert_failure 2
-	assert_equal "$stderr" $'fold-exec: error: --at-version 0 is not a version (versions start at 1)\nfold-exec: hint: leave --at-version out for the state now'
+	assert_equal "$stderr" $'fold-exec: error: --at-version "0" is not a version (versions are whole numbers from 1)\nfold-exec: hint: leave --at-version out for the state now'
 	run --separate-stderr fold-exec streams --root "$ROOT" --type a/b
 	assert_failure 2
 	assert_equal "$stderr" 'fold-exec: error: --type: aggregate_type "a/b" is not a single path segment (contains /)'

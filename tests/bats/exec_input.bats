@@ -255,14 +255,14 @@ bad_input() {
 	assert_no_stream counter b
 }
 
-@test "expected_version: conflict exits 75, nothing appended, across restarts" {
+@test "expected_version: conflict exits 1 (rerunning cannot help), nothing appended, across restarts" {
 	COUNTER=$COUNTER_GO
 	run --separate-stderr exec_counter < <(envelope e Increment '"expected_version":0')
 	assert_success
 	inc e 1
 	# a new process: the stream holds 2 events
 	run --separate-stderr exec_counter --errors json < <(envelope e Increment '"expected_version":1')
-	assert_failure 75
+	assert_failure 1
 	assert_output ''
 	run jq -c '[.kind, .line]' <<<"$stderr"
 	assert_output '["conflict",1]'
@@ -281,7 +281,7 @@ bad_input() {
 		envelope e Increment '"expected_version":3'
 	} >in.jsonl
 	run --separate-stderr exec_counter <in.jsonl
-	assert_failure 75
+	assert_failure 1
 	assert_stderr -e '^fold-exec: error: line 2: .*expected_version'
 	[[ $(jq -r .version <<<"$output") -eq 4 ]]
 	[[ $(log_lines counter e) -eq 4 ]]

@@ -256,7 +256,7 @@ two_orders() {
 	two_orders
 	run --separate-stderr pm --dispatch --handler order="$ORDER_JQ" --handler inventory="$INVENTORY_SH"
 	assert_failure 1
-	assert_stderr_line -n 0 'fold-pm: error: "order/o-1" version 2, command 1: no handler for aggregate_type "shipping"'
+	assert_stderr_line -n 0 'fold-pm: error: "order/o-1" version 2, command 0: no handler for aggregate_type "shipping"'
 	assert_stderr_line -n 1 -p 'fold-pm: hint: 1 command(s) dead-lettered in'
 
 	# the SPEC's format: {"envelope","error","ts"}, the envelope as sent
@@ -450,8 +450,8 @@ two_orders() {
 	assert_failure 1
 	run jq -r .command_id <<<"$output"
 	assert_output 'fold-pm:fulfil/order/o-1/1/2'
-	assert_stderr_line -n 0 'fold-pm: error: "order/o-1" version 1, command 1: missing instance_id (give it in the line or with --id)'
-	assert_stderr_line -n 1 -p 'fold-pm: error: "order/o-1" version 1, command 2: instance_id "../x" is not a single path segment'
+	assert_stderr_line -n 0 'fold-pm: error: "order/o-1" version 1, command 0: missing instance_id (give it in the line or with --id)'
+	assert_stderr_line -n 1 -p 'fold-pm: error: "order/o-1" version 1, command 1: instance_id "../x" is not a single path segment'
 	run jq -c '.envelope' "$LETTERS"
 	assert_output - <<-'EOF'
 		{"aggregate_type":"inventory","command":{"type":"Reserve"}}
