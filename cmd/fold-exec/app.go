@@ -20,12 +20,13 @@ reported on stderr with its line number; the others still run.
 
 EXAMPLES:
    echo '{"instance_id":"a","command":{"type":"Increment"}}' |
-     fold-exec --type counter --handler 'jq --unbuffered -c -f counter.jq'
+     fold-exec --type counter --handler 'jq --unbuffered -c -f examples/counter/counter.jq'
 
-   fold-pm --name shipping --subscribe order --handler ./shipping.sh |
-     fold-exec --handler order='jq --unbuffered -c -f order.jq' --rejects dead.jsonl
+   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f examples/saga/fulfil.jq' |
+     fold-exec --handler order='jq --unbuffered -c -f examples/saga/order.jq' \
+       --handler inventory='sh examples/saga/inventory.sh' --rejects dead.jsonl
 
-   fold-exec state --handler counter='./counter' counter alpha
+   fold-exec state --handler counter='sh examples/counter/counter.sh' counter alpha
 
 ` + app.ExitStatusHelpExec
 

@@ -26,15 +26,17 @@ and the event records they append are printed instead; commands that fail go
 to process_managers/NAME/dead_letters.jsonl.
 
 EXAMPLES:
-   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f fulfil.jq' |
-     fold-exec --handler order='jq --unbuffered -c -f order.jq' --handler inventory='sh inventory.sh' \
-               --rejects "$FOLD_ROOT/process_managers/fulfil/dead_letters.jsonl"
+   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f examples/saga/fulfil.jq' |
+     fold-exec --handler order='jq --unbuffered -c -f examples/saga/order.jq' \
+               --handler inventory='sh examples/saga/inventory.sh' \
+               --rejects fold-data/process_managers/fulfil/dead_letters.jsonl
 
-   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f fulfil.jq' \
-     --dispatch --handler order='jq --unbuffered -c -f order.jq' --handler inventory='sh inventory.sh'
+   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f examples/saga/fulfil.jq' \
+     --dispatch --handler order='jq --unbuffered -c -f examples/saga/order.jq' \
+     --handler inventory='sh examples/saga/inventory.sh' --handler shipping='sh examples/saga/shipping.sh'
 
    fold-pm dead-letters --name fulfil
-   fold-pm retry --name fulfil --handler shipping='sh shipping.sh'
+   fold-pm retry --name fulfil --handler shipping='sh examples/saga/shipping.sh'
 
 ` + app.ExitStatusHelp(
 	"a command was dead-lettered, or the handler failed on a record",
