@@ -95,10 +95,11 @@ completions: build
 	done
 
 # make install PREFIX=~/.local (default /usr/local); DESTDIR=stage for a
-# package. The four programs, their man pages, and completions where bash,
-# zsh and fish look for them.
+# package. The four programs, their man pages, completions where bash,
+# zsh and fish look for them, and docs/ (the man pages point to it).
 PREFIX ?= /usr/local
-INSTALL_DIRS := bin share/man/man1 share/bash-completion/completions share/zsh/site-functions share/fish/vendor_completions.d
+DOCDIR := share/doc/fold
+INSTALL_DIRS := bin share/man/man1 share/bash-completion/completions share/zsh/site-functions share/fish/vendor_completions.d $(DOCDIR)/schema
 install: build completions
 	install -d $(addprefix '$(DESTDIR)$(PREFIX)'/,$(INSTALL_DIRS))
 	install -m 755 $(addprefix $(BIN)/,$(PROGS)) '$(DESTDIR)$(PREFIX)/bin'
@@ -106,11 +107,14 @@ install: build completions
 	install -m 644 $(addprefix completions/bash/,$(PROGS)) '$(DESTDIR)$(PREFIX)/share/bash-completion/completions'
 	install -m 644 $(addprefix completions/zsh/_,$(PROGS)) '$(DESTDIR)$(PREFIX)/share/zsh/site-functions'
 	install -m 644 $(addprefix completions/fish/,$(addsuffix .fish,$(PROGS))) '$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d'
+	install -m 644 docs/*.md '$(DESTDIR)$(PREFIX)/$(DOCDIR)'
+	install -m 644 docs/schema/*.json '$(DESTDIR)$(PREFIX)/$(DOCDIR)/schema'
 
 uninstall:
 	rm -f $(foreach p,$(PROGS),'$(DESTDIR)$(PREFIX)/bin/$(p)' '$(DESTDIR)$(PREFIX)/share/man/man1/$(p).1' \
 		'$(DESTDIR)$(PREFIX)/share/bash-completion/completions/$(p)' '$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$(p)' \
 		'$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$(p).fish')
+	rm -rf '$(DESTDIR)$(PREFIX)/$(DOCDIR)'
 
 clean:
 	rm -rf $(BIN) demo-root completions

@@ -31,6 +31,7 @@ bash_complete() {
 		[[ -s $top/share/zsh/site-functions/_$p ]] || fail "no zsh completion for $p"
 		[[ -s $top/share/fish/vendor_completions.d/$p.fish ]] || fail "no fish completion for $p"
 	done
+	[[ -s $top/share/doc/fold/protocol.md && -s $top/share/doc/fold/schema/record.json ]] || fail "no docs"
 	run "$top/bin/fold-exec" --version
 	assert_success
 	assert_output --partial 'fold-exec version'
