@@ -43,9 +43,9 @@ func TestValidAndInvalid(t *testing.T) {
 		ok           bool
 	}{
 		{"event", `{"type":"Incremented","data":null,"ts":1764446400,"id":"u","actor":"alice","meta":{"correlation_id":"c-1"}}`, true},
-		{"event", `{"type":"Incremented","ts":1764446400}`, false},      // no data
-		{"event", `{"type":"Incremented","data":null,"ts":-1}`, false},  // negative ts
-		{"event", `{"type":"","data":null,"ts":1}`, false},              // empty type
+		{"event", `{"type":"Incremented","ts":1764446400}`, false},       // no data
+		{"event", `{"type":"Incremented","data":null,"ts":-1}`, false},   // negative ts
+		{"event", `{"type":"","data":null,"ts":1}`, false},               // empty type
 		{"event", `{"type":"X","data":null,"ts":1,"extra":true}`, false}, // not what fold writes
 		{"record", `{"aggregate_type":"counter","instance_id":"alpha","version":3,"offset":312,"hash":"9f0c3e1a2b4d5c6e","event":{"type":"Incremented","data":null,"ts":1764446400}}`, true},
 		{"record", `{"aggregate_type":"counter","instance_id":"alpha","version":0,"offset":312,"hash":"9f0c3e1a2b4d5c6e","event":{"type":"X","data":null,"ts":1}}`, false},
