@@ -119,11 +119,13 @@ PROGRAMS=(
 }
 
 @test "fold-watch --since, --from-version, -n: narrower catch-ups; a durable consumer resumes after -n" {
+	# a is created first, then b
 	{
 		echo '{"aggregate_type":"counter","instance_id":"a","event":{"type":"Incremented","data":null,"ts":1700000000}}'
 		echo '{"aggregate_type":"counter","instance_id":"a","event":{"type":"Incremented","data":null,"ts":1760000000}}'
-		echo '{"aggregate_type":"counter","instance_id":"b","event":{"type":"Incremented","data":null,"ts":1760000001}}'
 	} | fold-exec --inject >/dev/null
+	echo '{"aggregate_type":"counter","instance_id":"b","event":{"type":"Incremented","data":null,"ts":1760000001}}' |
+		fold-exec --inject >/dev/null
 	run fold-watch --since @1750000000
 	[[ $(jq -rs 'map("\(.instance_id)\(.version)") | join(" ")' <<<"$output") == "a2 b1" ]]
 	run fold-watch --since 2024-01-01T00:00:00Z
