@@ -134,7 +134,7 @@ uninstall:
 	rm -rf '$(DESTDIR)$(PREFIX)/$(DOCDIR)'
 
 clean:
-	rm -rf $(BIN) demo-root
+	rm -rf $(BIN) demo-root completions
 
 # The nats-server binary the JetStream tests, make demo-nats and the
 # bench use, built from the Go module proxy into .cache/bin (git-ignored).
