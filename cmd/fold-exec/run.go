@@ -140,6 +140,11 @@ func runCheck(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
+	if _, files := cm.Store.(store.Root); !files {
+		return &app.ExitError{Code: app.ExitUsage, Message: fmt.Sprintf("check reads a root directory's files, and the streams are in %s", record.Quote(cm.Store.Location())),
+			Hint: "run it without --store and $FOLD_STORE"}
+	}
 	if !cm.Root.Exists() {
 		cm.WarnNoStore()
 	}
