@@ -7,6 +7,11 @@
 
 load helpers
 
+setup() {
+	fold_setup
+	skip_on_nats "fold-exec check reads the root's files"
+}
+
 # kinds: the kinds of the findings on stdout, space-separated, summary last.
 kinds() { jq -r .kind <<<"$output" | paste -sd ' '; }
 

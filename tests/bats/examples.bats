@@ -9,6 +9,8 @@
 # something. Each must exit 0; an example that follows (--follow) is
 # stopped with SIGTERM after a while and must exit 0 too. Examples that
 # run make (the README's make test) are the build's, not fold's: skipped.
+# The examples of a source that names nats://127.0.0.1:4222 run with a
+# nats-server there, the documented address.
 
 load helpers
 
@@ -16,6 +18,7 @@ PROGS=(fold-exec fold-watch fold-project fold-pm)
 SAGA=$REPO/examples/saga
 
 setup_file() {
+	on_nats && return 0 # the examples choose their store themselves
 	fold_setup_file || return 1
 	EXAMPLES=$BATS_FILE_TMPDIR/examples
 	export EXAMPLES
@@ -79,6 +82,11 @@ md_examples() {
 		on { buf = buf $0 "\n" }' "$3"
 }
 
+setup() {
+	fold_setup
+	skip_on_nats "the examples choose their store themselves"
+}
+
 # seed: the scratch directory as the repository's root, with a root
 # holding counters (alpha has 4 events: Incremented x3, WasReset) and the
 # saga's first steps (widgets and gadgets stocked, two orders placed).
@@ -101,8 +109,9 @@ JSONL
 
 # run_example FILE: runs an example with bash -e -o pipefail (so a
 # failing program is not hidden in the middle of a pipe), stdin empty, and
-# returns its exit status. One that follows (--follow, -f) gets 3 seconds, then
-# SIGTERM to each process the shell started: it must stop cleanly (0).
+# returns its exit status. One that follows (--follow, -f) gets 3
+# seconds, then SIGTERM to each fold program the shell started: it must
+# stop cleanly (0), and what reads its output with it.
 run_example() {
 	local ex=$1 pid kid deadline=120
 	if grep -qE -- '--follow|(^| )-f( |$)' "$ex"; then
@@ -117,8 +126,11 @@ exit \$?" </dev/null >"$ex.out" 2>&1 3>&- &
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		for kid in $(ps -o pid= --ppid "$pid"); do kill -TERM "$kid" 2>/dev/null; done
-		for ((t = 0; t < 50; t++)); do
+		# the fold programs: what reads their output ends with its input
+		for kid in $(ps -o pid=,comm= --ppid "$pid" | awk '$2 ~ /^fold-/ { print $1 }'); do
+			kill -TERM "$kid" 2>/dev/null
+		done
+		for ((t = 0; t < 300; t++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
@@ -134,6 +146,13 @@ run_examples() {
 	local prefix=$1 ex n=0 status failed=""
 	mkdir -p "$BATS_TEST_TMPDIR/$prefix" && cd "$BATS_TEST_TMPDIR/$prefix" || return 1
 	seed
+	if cat "$EXAMPLES/$prefix"-*.sh 2>/dev/null | grep -q 'nats://127.0.0.1:4222'; then
+		# its stdout is not the caller's $(...), which would wait for it
+		nats_start "$PWD/.nats" 4222 >/dev/null || {
+			echo "examples of $prefix: no nats-server on 127.0.0.1:4222 (is one running there already?)"
+			return 1
+		}
+	fi
 	for ex in $(ls "$EXAMPLES/$prefix"-*.sh 2>/dev/null | sort -V); do
 		if grep -q '^make ' "$ex"; then
 			continue # the build's own commands
@@ -147,6 +166,7 @@ run_examples() {
 			failed+=$'\n'"--- $(basename "$ex") exited $status:"$'\n'"$(cat "$ex")"$'\n'"output:"$'\n'"$(head -c 2000 "$ex.out")"
 		fi
 	done
+	nats_stop
 	if [[ -n $failed ]]; then
 		echo "examples of $prefix failed:$failed"
 		return 1
