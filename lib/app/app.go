@@ -204,6 +204,8 @@ func Main(ctx context.Context, a *cli.App, args []string, env Env) int {
 	a.Name = env.Prog
 	a.Reader, a.Writer, a.ErrWriter = env.Stdin, env.Stdout, env.Stderr
 	a.Version = Version
+	// The hidden `completion SHELL` subcommand (completion.go).
+	a.Commands = append(a.Commands, completionCommand())
 	a.ExitErrHandler = func(*cli.Context, error) {} // exits happen in main, not inside App.Run
 	a.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		return UsageError(err.Error())
