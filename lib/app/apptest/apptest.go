@@ -12,6 +12,7 @@ package apptest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,16 +52,23 @@ var running sync.Mutex
 
 // Run runs p with args (the program's name left out) and stdin as its
 // standard input, and returns what it printed and its exit status. The run
-// ends with the test at the latest. Runs go one at a time, even from
-// parallel tests.
+// is stopped, as by a signal, when the test ends. Runs go one at a time,
+// even from parallel tests.
 func (p Program) Run(t testing.TB, stdin string, args ...string) Result {
+	t.Helper()
+	return p.RunContext(t.Context(), t, stdin, args...)
+}
+
+// RunContext is Run stopped, as by a signal, when ctx is done: how a test
+// bounds a run that follows the root.
+func (p Program) RunContext(ctx context.Context, t testing.TB, stdin string, args ...string) Result {
 	t.Helper()
 	running.Lock()
 	defer running.Unlock()
 	var stdout, stderr buffer
 	env := app.Env{Prog: p.Name, Stdin: strings.NewReader(stdin), Stdout: &stdout, Stderr: &stderr,
 		Getenv: func(k string) string { return p.Env[k] }}
-	code := app.Main(t.Context(), p.New(env), append([]string{p.Name}, args...), env)
+	code := app.Main(ctx, p.New(env), append([]string{p.Name}, args...), env)
 	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Code: code}
 }
 

@@ -23,22 +23,25 @@ import (
 // (through app.Commands), one line of lines each:
 // {"aggregate_type","instance_id","event":{…}}. An event that gives its ts
 // and no id is stored byte for byte, so what readers print of it is the
-// same on every run. It returns the records appended, as fold-exec prints
-// them.
+// same on every run. Lines are appended one after the other (fold-exec
+// works on streams in parallel), so streams are created in their order.
+// It returns the records appended, as fold-exec prints them.
 func Inject(t testing.TB, root string, lines ...string) string {
 	t.Helper()
-	var stderr, out bytes.Buffer
 	log := slog.New(slog.DiscardHandler)
-	run := &app.Commands{
-		Engine:  fexec.New(fexec.Config{Store: store.Open(root), Sync: fexec.SyncNone, Log: log}),
-		Inject:  true,
-		Report:  app.NewReporter("inject", false, &stderr, log),
-		MaxLine: record.MaxLine(record.DefaultMaxEvent),
-	}
-	in := strings.Join(lines, "\n") + "\n"
-	ctx := t.Context()
-	if err := run.Run(ctx, ctx, func() {}, []app.Input{{R: strings.NewReader(in)}}, &out); err != nil || stderr.Len() > 0 {
-		t.Fatalf("inject: %v\n%s", err, stderr.String())
+	var out bytes.Buffer
+	for _, line := range lines {
+		var stderr bytes.Buffer
+		run := &app.Commands{
+			Engine:  fexec.New(fexec.Config{Store: store.Open(root), Sync: fexec.SyncNone, Log: log}),
+			Inject:  true,
+			Report:  app.NewReporter("inject", false, &stderr, log),
+			MaxLine: record.MaxLine(record.DefaultMaxEvent),
+		}
+		ctx := t.Context()
+		if err := run.Run(ctx, ctx, func() {}, []app.Input{{R: strings.NewReader(line + "\n")}}, &out); err != nil || stderr.Len() > 0 {
+			t.Fatalf("inject %s: %v\n%s", line, err, stderr.String())
+		}
 	}
 	return out.String()
 }
