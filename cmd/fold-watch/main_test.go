@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/fold-es/fold/lib/app/apptest"
 	"github.com/fold-es/fold/lib/consumer"
@@ -146,23 +144,40 @@ func TestFollow(t *testing.T) {
 	t.Parallel()
 	fw, root, recs := foldWatch(t)
 	later := `{"aggregate_type":"counter","instance_id":"b","event":{"type":"Incremented","data":null,"ts":1764446700}}`
-	done := make(chan string, 1)
-	go func() {
-		// Appended while the run follows, or before it starts: either way
-		// it must be printed.
-		time.Sleep(50 * time.Millisecond)
-		done <- apptest.Inject(t, root, later)
-	}()
-	// -n 2 must end the run at the second record; should it not, it is
-	// stopped as by a signal after a while.
-	ctx, cancel := context.WithCancel(t.Context())
-	var stopped atomic.Bool
-	defer time.AfterFunc(10*time.Second, func() { stopped.Store(true); cancel() }).Stop()
-	r := fw.RunContext(ctx, t, "", "--follow", "--poll", "10ms", "--type", "counter", "-n", "2")
-	apptest.Check(t, r, apptest.Result{Stdout: recs[1] + <-done})
-	if stopped.Load() {
-		t.Errorf("--follow -n 2 went on after its second record")
+	// follow runs fold-watch --follow with args, appending later once it
+	// printed its first record, caught up, until stop says.
+	follow := func(stop func(string) bool, args ...string) (r apptest.Result, appended string) {
+		first := make(chan struct{})
+		var once sync.Once
+		type result struct {
+			out string
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			<-first
+			out, err := apptest.Append(t.Context(), root, later)
+			done <- result{out, err}
+		}()
+		r = fw.RunUntil(t, "", func(out string) bool {
+			once.Do(func() { close(first) })
+			return stop(out)
+		}, append([]string{"--follow", "--poll", "10ms", "--type", "counter"}, args...)...)
+		a := <-done
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		return r, a.out
 	}
+	// Stopped as by a signal once the record appended later is printed:
+	// a clean end.
+	r, appended := follow(func(out string) bool { return strings.Count(out, "\n") == 2 })
+	apptest.Check(t, r, apptest.Result{Stdout: recs[1] + appended})
+	// -n ends the run by itself at the record it counts to.
+	before := appended
+	later = strings.ReplaceAll(later, "1764446700", "1764446800")
+	r, appended = follow(func(string) bool { return false }, "-n", "3")
+	apptest.Check(t, r, apptest.Result{Stdout: recs[1] + before + appended})
 }
 
 // --checkpoint leaves what a run printed pending until --commit: a rerun

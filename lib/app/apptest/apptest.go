@@ -18,7 +18,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -46,26 +48,48 @@ func (r Result) String() string {
 	return fmt.Sprintf("exit %d\n--- stdout:\n%s--- stderr:\n%s", r.Code, r.Stdout, r.Stderr)
 }
 
-// running serialises runs: urfave/cli v2 shares its --help flag among
-// apps, and parsing writes to it.
-var running sync.Mutex
-
 // Run runs p with args (the program's name left out) and stdin as its
 // standard input, and returns what it printed and its exit status. The run
 // is stopped, as by a signal, when the test ends. Runs go one at a time,
 // even from parallel tests.
 func (p Program) Run(t testing.TB, stdin string, args ...string) Result {
 	t.Helper()
-	return p.RunContext(t.Context(), t, stdin, args...)
+	return p.run(t.Context(), stdin, nil, args)
 }
 
-// RunContext is Run stopped, as by a signal, when ctx is done: how a test
-// bounds a run that follows the root.
-func (p Program) RunContext(ctx context.Context, t testing.TB, stdin string, args ...string) Result {
+// FollowBound is how long RunUntil lets a run go on.
+const FollowBound = 10 * time.Second
+
+// RunUntil is Run for a run that follows the root: after each write to
+// stdout, until is called with all the run wrote there so far, and once it
+// returns true the run is stopped, as by a signal. until runs on the
+// writer's goroutine and must not block. A run still going after
+// FollowBound is stopped too, and the test fails.
+func (p Program) RunUntil(t testing.TB, stdin string, until func(stdout string) bool, args ...string) Result {
 	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var bound atomic.Bool
+	defer time.AfterFunc(FollowBound, func() { bound.Store(true); cancel() }).Stop()
+	r := p.run(ctx, stdin, func(out string) {
+		if until(out) {
+			cancel()
+		}
+	}, args)
+	if bound.Load() {
+		t.Errorf("%s %s: still running after %v\n%s", p.Name, strings.Join(args, " "), FollowBound, r)
+	}
+	return r
+}
+
+// running serialises runs: urfave/cli v2 shares its --help flag among
+// apps, and parsing writes to it.
+var running sync.Mutex
+
+func (p Program) run(ctx context.Context, stdin string, wrote func(stdout string), args []string) Result {
 	running.Lock()
 	defer running.Unlock()
-	var stdout, stderr buffer
+	stdout, stderr := buffer{wrote: wrote}, buffer{}
 	env := app.Env{Prog: p.Name, Stdin: strings.NewReader(stdin), Stdout: &stdout, Stderr: &stderr,
 		Getenv: func(k string) string { return p.Env[k] }}
 	code := app.Main(ctx, p.New(env), append([]string{p.Name}, args...), env)
@@ -77,14 +101,19 @@ func (p Program) RunContext(ctx context.Context, t testing.TB, stdin string, arg
 // os/exec: writes are serialised, as they are on a file. It has no
 // ReadFrom, which would hold the buffer while a process runs.
 type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote func(string) // called after each write with all written; nil for none
 }
 
 func (w *buffer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.b.Write(p)
+	n, err := w.b.Write(p)
+	if w.wrote != nil {
+		w.wrote(w.b.String())
+	}
+	return n, err
 }
 
 func (w *buffer) String() string {

@@ -2,8 +2,10 @@ package apptest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -28,6 +30,15 @@ import (
 // It returns the records appended, as fold-exec prints them.
 func Inject(t testing.TB, root string, lines ...string) string {
 	t.Helper()
+	out, err := Append(t.Context(), root, lines...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Append is Inject for a goroutine of a test, which may not end it.
+func Append(ctx context.Context, root string, lines ...string) (string, error) {
 	log := slog.New(slog.DiscardHandler)
 	var out bytes.Buffer
 	for _, line := range lines {
@@ -38,12 +49,11 @@ func Inject(t testing.TB, root string, lines ...string) string {
 			Report:  app.NewReporter("inject", false, &stderr, log),
 			MaxLine: record.MaxLine(record.DefaultMaxEvent),
 		}
-		ctx := t.Context()
 		if err := run.Run(ctx, ctx, func() {}, []app.Input{{R: strings.NewReader(line + "\n")}}, &out); err != nil || stderr.Len() > 0 {
-			t.Fatalf("inject %s: %v\n%s", line, err, stderr.String())
+			return "", fmt.Errorf("inject %s: %v\n%s", line, err, stderr.String())
 		}
 	}
-	return out.String()
+	return out.String(), nil
 }
 
 // Lines decodes each line of s as a JSON object.
