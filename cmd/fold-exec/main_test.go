@@ -88,9 +88,7 @@ func TestUsageErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fx, root := foldExec(t)
 			apptest.Check(t, fx.Run(t, "", tc.args...), apptest.Result{Code: 2, Stderr: tc.stderr})
-			if _, err := os.Stat(root); !os.IsNotExist(err) {
-				t.Errorf("a usage error created the root: %v", err)
-			}
+			apptest.WantNoRoot(t, root)
 		})
 	}
 }
@@ -327,8 +325,7 @@ func TestRejects(t *testing.T) {
 
 func TestRootIsAFile(t *testing.T) {
 	t.Parallel()
-	file := filepath.Join(t.TempDir(), "root")
-	write(t, file, "")
+	file := apptest.FileRoot(t)
 	fx := apptest.Program{Name: "fold-exec", New: newApp, Env: map[string]string{"FOLD_ROOT": file}}
 	apptest.Check(t, fx.Run(t, lines(`{"instance_id":"a","command":{"type":"Increment"}}`), "--type", "counter", "--handler", "x"),
 		apptest.Result{Code: 3, Stderr: "fold-exec: error: root " + record.Quote(file) + " is not a directory\n" +

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,9 +96,7 @@ func TestNoStore(t *testing.T) {
 	pm, root, _ := foldPM(t)
 	apptest.Check(t, pm.Run(t, "", fulfil(t)...), apptest.Result{
 		Stderr: "fold-pm: warning: no store at " + record.Quote(root) + "\nfold-pm: hint: check --root and $FOLD_ROOT (readers never create a store)\n"})
-	if _, err := os.Stat(root); !os.IsNotExist(err) {
-		t.Errorf("a reader created the root: %v", err)
-	}
+	apptest.WantNoRoot(t, root)
 }
 
 // The commands a run prints, each with its deterministic command_id, are
@@ -238,14 +235,9 @@ func TestHandlerFails(t *testing.T) {
 func TestBusy(t *testing.T) {
 	t.Parallel()
 	pm, root, _ := foldPM(t, stocked, placed1, placed2)
-	dir := consumer.Dir(store.Open(root), consumer.ProcessManager, "fulfil")
-	unlock, err := consumer.Lock(t.Context(), consumer.Config{Dir: dir, Kind: consumer.ProcessManager, Name: "fulfil"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	lock, _ := apptest.HoldConsumer(t, root, consumer.ProcessManager, "fulfil")
 	busy := apptest.Result{Code: 75, Stderr: "" +
-		"fold-pm: error: process manager \"fulfil\" is in use: lock " + record.Quote(filepath.Join(dir, "checkpoint.json.lock")) + " is held by another run (waited 50ms)\n" +
+		"fold-pm: error: process manager \"fulfil\" is in use: lock " + record.Quote(lock) + " is held by another run (waited 50ms)\n" +
 		"fold-pm: hint: wait for the other run to end, give a longer --lock-timeout, or --if-busy=skip to skip quietly\n"}
 	apptest.Check(t, pm.Run(t, "", fulfil(t, "--lock-timeout", "50ms")...), busy)
 	apptest.Check(t, pm.Run(t, "", "--name", "fulfil", "--commit", "--lock-timeout", "50ms"), busy)

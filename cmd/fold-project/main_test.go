@@ -10,7 +10,6 @@ import (
 	"github.com/fold-es/fold/lib/app/apptest"
 	"github.com/fold-es/fold/lib/consumer"
 	"github.com/fold-es/fold/lib/record"
-	"github.com/fold-es/fold/lib/store"
 )
 
 // The counter events every test starts from, with their ts.
@@ -115,17 +114,12 @@ func TestNoStore(t *testing.T) {
 	fp := apptest.Program{Name: "fold-project", New: newApp, Env: env}
 	apptest.Check(t, fp.Run(t, "", "--name", "t", "--handler", totals(t)), apptest.Result{Stdout: state("0", "0"),
 		Stderr: "fold-project: warning: no store at " + record.Quote(env["FOLD_ROOT"]) + "\nfold-project: hint: check --root and $FOLD_ROOT (readers never create a store)\n"})
-	if _, err := os.Stat(env["FOLD_ROOT"]); !os.IsNotExist(err) {
-		t.Errorf("a reader created the root: %v", err)
-	}
+	apptest.WantNoRoot(t, env["FOLD_ROOT"])
 }
 
 func TestRootIsAFile(t *testing.T) {
 	t.Parallel()
-	file := filepath.Join(t.TempDir(), "root")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := apptest.FileRoot(t)
 	fp := apptest.Program{Name: "fold-project", New: newApp, Env: map[string]string{"FOLD_ROOT": file}}
 	apptest.Check(t, fp.Run(t, "", "--name", "t", "--handler", "x"), apptest.Result{Code: 3,
 		Stderr: "fold-project: error: root " + record.Quote(file) + " is not a directory\nfold-project: hint: --root (or $FOLD_ROOT) names the directory that holds the store\n"})
@@ -208,15 +202,10 @@ func TestFollow(t *testing.T) {
 func TestBusy(t *testing.T) {
 	t.Parallel()
 	fp, root, _ := foldProject(t)
-	dir := consumer.Dir(store.Open(root), consumer.Projection, "t")
-	unlock, err := consumer.Lock(t.Context(), consumer.Config{Dir: dir, Kind: consumer.Projection, Name: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	lock, _ := apptest.HoldConsumer(t, root, consumer.Projection, "t")
 	run := []string{"--name", "t", "--handler", totals(t)}
 	apptest.Check(t, fp.Run(t, "", append(run, "--lock-timeout", "50ms")...), apptest.Result{Code: 75, Stderr: "" +
-		"fold-project: error: projection \"t\" is in use: lock " + record.Quote(filepath.Join(dir, "checkpoint.json.lock")) + " is held by another run (waited 50ms)\n" +
+		"fold-project: error: projection \"t\" is in use: lock " + record.Quote(lock) + " is held by another run (waited 50ms)\n" +
 		"fold-project: hint: wait for the other run to end, give a longer --lock-timeout, or --if-busy=skip to skip quietly\n"})
 	apptest.Check(t, fp.Run(t, "", append(run, "--if-busy=skip")...), apptest.Result{})
 }

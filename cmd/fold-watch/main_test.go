@@ -78,17 +78,12 @@ func TestNoStore(t *testing.T) {
 	for _, args := range [][]string{nil, {"--list"}, {"consumers"}, {"--checkpoint", "m"}} {
 		apptest.Check(t, fw.Run(t, "", args...), apptest.Result{Stderr: warning})
 	}
-	if _, err := os.Stat(env["FOLD_ROOT"]); !os.IsNotExist(err) {
-		t.Errorf("a reader created the root: %v", err)
-	}
+	apptest.WantNoRoot(t, env["FOLD_ROOT"])
 }
 
 func TestRootIsAFile(t *testing.T) {
 	t.Parallel()
-	file := filepath.Join(t.TempDir(), "root")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := apptest.FileRoot(t)
 	fw := apptest.Program{Name: "fold-watch", New: newApp, Env: map[string]string{}}
 	apptest.Check(t, fw.Run(t, "", "--root", file), apptest.Result{Code: 3,
 		Stderr: "fold-watch: error: root " + record.Quote(file) + " is not a directory\nfold-watch: hint: --root (or $FOLD_ROOT) names the directory that holds the store\n"})
@@ -254,20 +249,14 @@ func TestExec(t *testing.T) {
 func TestBusy(t *testing.T) {
 	t.Parallel()
 	fw, root, _ := foldWatch(t)
-	dir := consumer.Dir(store.Open(root), consumer.Watch, "mail")
-	unlock, err := consumer.Lock(t.Context(), consumer.Config{Dir: dir, Kind: consumer.Watch, Name: "mail"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lock, release := apptest.HoldConsumer(t, root, consumer.Watch, "mail")
 	busy := apptest.Result{Code: 75, Stderr: "" +
-		"fold-watch: error: consumer \"mail\" is in use: lock " + record.Quote(filepath.Join(dir, "checkpoint.json.lock")) + " is held by another run (waited 50ms)\n" +
+		"fold-watch: error: consumer \"mail\" is in use: lock " + record.Quote(lock) + " is held by another run (waited 50ms)\n" +
 		"fold-watch: hint: wait for the other run to end, give a longer --lock-timeout, or --if-busy=skip to skip quietly\n"}
 	apptest.Check(t, fw.Run(t, "", "--checkpoint", "mail", "--lock-timeout", "50ms"), busy)
 	apptest.Check(t, fw.Run(t, "", "--checkpoint", "mail", "--commit", "--lock-timeout", "50ms"), busy)
 	apptest.Check(t, fw.Run(t, "", "--checkpoint", "mail", "--if-busy=skip"), apptest.Result{})
-	if err := unlock(); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if r := fw.Run(t, "", "--checkpoint", "mail", "--lock-timeout", "50ms"); r.Code != 0 || r.Stdout == "" {
 		t.Errorf("once the name is free, the run delivers:\n%s", r)
 	}

@@ -25,6 +25,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/fold-es/fold/lib/app"
+	"github.com/fold-es/fold/lib/consumer"
+	"github.com/fold-es/fold/lib/store"
 )
 
 // Program is a fold program as its main builds it.
@@ -170,4 +172,46 @@ func Sh(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 // repository's top.
 func JQ(t testing.TB, rel string) string {
 	return "jq --unbuffered -c -f " + Sh(Repo(t, rel))
+}
+
+// FileRoot returns the path of a plain file, for a root that is not a
+// directory.
+func FileRoot(t testing.TB) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "root")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// WantNoRoot fails the test if root exists: only a write creates a root,
+// never a reader or a usage error.
+func WantNoRoot(t testing.TB, root string) {
+	t.Helper()
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Errorf("root %s exists (%v); nothing should have created it", root, err)
+	}
+}
+
+// HoldConsumer takes the lock of the consumer of kind named name in root,
+// as a run of it does, until release is called or the test ends. It
+// returns the lock file's path, as messages name it.
+func HoldConsumer(t testing.TB, root string, kind consumer.Kind, name string) (lock string, release func()) {
+	t.Helper()
+	dir := consumer.Dir(store.Open(root), kind, name)
+	unlock, err := consumer.Lock(t.Context(), consumer.Config{Dir: dir, Kind: kind, Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := unlock(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	return filepath.Join(dir, "checkpoint.json.lock"), release
 }
