@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 PROGS   := fold-exec fold-watch fold-project fold-pm
 
-.PHONY: all build demo test unit bats tools bats-tools nats-server test-fresh fuzz bench man clean
+.PHONY: all build demo demo-nats test unit bats bats-nats tools bats-tools nats-server test-fresh test-cluster fuzz bench man clean
 
 all: build
 
@@ -21,6 +21,12 @@ wildcard-progs = $(notdir $(wildcard cmd/*))
 # its TotalCounter projection, and the order-fulfilment saga.
 demo: build
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/scripts/demo.sh
+
+# The same demo with its streams on NATS JetStream: a nats-server of its
+# own on a free port, for the length of the demo.
+demo-nats: build
+	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/scripts/demo-nats.sh
+
 
 # The tools the tests run, found or fetched once into the git-ignored .cache/
 # by tests/tools/fetch.sh (README: "What make test fetches"). To use your own
@@ -43,17 +49,28 @@ nats-server:
 
 unit: nats-server
 	$(GO) vet ./...
-	NATS_SERVER='$(NATS_SERVER)' $(GO) test -race -count=1 ./...
+	NATS_SERVER='$(NATS_SERVER)' FOLD_REQUIRE_NATS=1 $(GO) test -race -count=1 ./...
 
 # Prints bats' TAP stream, then one summary line "bats: N passed, N failed".
 # One file or a few: make bats BATS_FILES=tests/bats/exec.bats.
 BATS_FILES ?= tests/bats
 bats: build tools
-	@set -o pipefail; PATH="$(CURDIR)/$(BIN):$$PATH" FOLD_BATS_LIB='$(FOLD_BATS_LIB)' NATS_SERVER='$(NATS_SERVER)' \
+	@set -o pipefail; PATH="$(CURDIR)/$(BIN):$$PATH" FOLD_BATS_LIB='$(FOLD_BATS_LIB)' NATS_SERVER='$(NATS_SERVER)' FOLD_REQUIRE_NATS=1 \
 	'$(BATS)' --tap $(BATS_FILES) | tee $(BIN)/bats.tap; \
 	status=$$?; \
 	echo "bats: $$(grep -c '^ok' $(BIN)/bats.tap) passed, $$(grep -c '^not ok' $(BIN)/bats.tap) failed"; \
 	exit $$status
+
+# The bats suites on NATS JetStream: a nats-server per file, a store per
+# test (FOLD_STORE); the tests that read or write the streams' files skip.
+bats-nats:
+	@FOLD_TEST_STORE=nats $(MAKE) --no-print-directory bats
+
+# A three-node JetStream cluster on 127.0.0.1 whose stream leader is
+# killed under load (about 20s a trial): CLUSTER_TRIALS=10 for more.
+CLUSTER_TRIALS ?= 3
+test-cluster: build
+	tests/cluster/leader-kill.sh $(CLUSTER_TRIALS)
 
 # make test on a simulated fresh machine: a clone of HEAD, no bats or
 # nats-server on PATH, an empty cache (tests/tools/fresh-machine.sh).
@@ -86,3 +103,11 @@ man:
 
 clean:
 	rm -rf $(BIN) demo-root
+
+# The nats-server binary the JetStream tests, make demo-nats and the
+# bench use, built from the Go module proxy into .cache/bin (git-ignored).
+NATS_SERVER_VERSION ?= v2.15.3
+nats-server: .cache/bin/nats-server
+.cache/bin/nats-server:
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
+.PHONY: nats-server

@@ -15,18 +15,22 @@ type execRun struct {
 	sync     string
 	extra    []string // more fold-exec flags, e.g. --jobs
 	label    string
+	handler  string // the counter's handler; "" for the Go one, counter-go
 }
 
-// runExec pipes the input through fold-exec with the Go counter handler
-// and checks that every command printed its one event record.
+// runExec pipes the input through fold-exec with the counter handler (the
+// Go one unless r says otherwise) and checks that every command printed
+// its one event record.
 func (e *Env) runExec(r execRun) (ProcResult, error) {
 	exe, err := e.Prog("fold-exec")
 	if err != nil {
 		return ProcResult{}, err
 	}
-	counter, err := e.Prog("counter-go")
-	if err != nil {
-		return ProcResult{}, err
+	counter := r.handler
+	if counter == "" {
+		if counter, err = e.Prog("counter-go"); err != nil {
+			return ProcResult{}, err
+		}
 	}
 	args := []string{exe, "--root", r.root, "--sync", r.sync, "--handler", "counter=" + counter}
 	args = append(args, r.extra...)
@@ -114,12 +118,8 @@ func medianFloat(v []float64) float64 {
 // instance exists, with the snapshot the first run left).
 func (e *Env) manyInstances(sync string, target float64, tag string) error {
 	n, inst := e.N(100000, 1000), e.N(1000, 100)
-	dir, err := e.NewDir("input")
+	input, err := e.commandsInput(n, inst)
 	if err != nil {
-		return err
-	}
-	input := filepath.Join(dir, "commands.jsonl")
-	if err := writeCommands(input, n, inst); err != nil {
 		return err
 	}
 	best := map[string]time.Duration{}
@@ -159,12 +159,8 @@ func measureSyncNone(e *Env) error { return e.manyInstances("none", 50000, "(c)"
 // each, which the actor cap must keep bounded.
 func measureRSS(e *Env) error {
 	n := e.N(100000, 1000)
-	dir, err := e.NewDir("input")
+	input, err := e.commandsInput(n, n)
 	if err != nil {
-		return err
-	}
-	input := filepath.Join(dir, "commands.jsonl")
-	if err := writeCommands(input, n, n); err != nil {
 		return err
 	}
 	var rss int64

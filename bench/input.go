@@ -24,6 +24,18 @@ func writeCommands(path string, n, instances int) error {
 	})
 }
 
+// commandsInput writes n Increment envelopes round-robin over instances
+// (see writeCommands) to a file in a new input directory, and returns its
+// path.
+func (e *Env) commandsInput(n, instances int) (string, error) {
+	dir, err := e.NewDir("input")
+	if err != nil {
+		return "", err
+	}
+	input := filepath.Join(dir, "commands.jsonl")
+	return input, writeCommands(input, n, instances)
+}
+
 // writeEventLog creates, under root, the stream counter/<id> holding n
 // Incremented events, in the eventfold layout (the registry line
 // included), written directly rather than through fold-exec. It returns

@@ -12,7 +12,9 @@ type Measure struct {
 // measures is the registry, in the order a full run goes through it. To add
 // a measurement, write its Run function in a file of its own and add a line
 // here. Keys a-e are the targets of issue 2 (fold-exec), w, p1 and p2 those
-// of issue 3 (fold-watch, fold-project), pm that of issue 4 (fold-pm).
+// of issue 3 (fold-watch, fold-project), pm that of issue 4 (fold-pm), jq
+// and pj those of issue 11 (in-process jq handlers), j1, j3 and jw those of
+// issue 9 (NATS JetStream).
 var measures = []Measure{
 	{"a", "commands/s, --sync each, one instance, vs. the raw fdatasync loop", measureSyncEach},
 	{"b", "commands/s, --sync batch, across 1,000 instances (cold, then warm)", measureSyncBatch},
@@ -24,4 +26,9 @@ var measures = []Measure{
 	{"p1", "fold-project no-op catch-up over 100,000 streams with nothing new", measureProjectNoop},
 	{"p2", "fold-project throughput with totals-go over 1,000,000 events", measureProjectRate},
 	{"pm", "fold-pm | fold-exec reactions/s vs. fold-exec alone on the same envelopes", measurePM},
+	{"jq", "fold-exec --sync none, 1,000 instances: the counter in jq in-process vs. the Go co-process", measureJQExec},
+	{"pj", "fold-project throughput with total_counter.jq in-process over 1,000,000 events", measureJQProject},
+	{"j1", "commands/s, --sync batch, 1,000 instances on NATS JetStream R1, vs. a raw publish loop", measureJetStreamR1},
+	{"j3", "commands/s, --sync batch, 1,000 instances on a 3-node JetStream cluster R3, vs. a raw publish loop", measureJetStreamR3},
+	{"jw", "fold-watch --follow live latency on NATS JetStream after fold-exec's ack, p50/p99", measureWatchJetStream},
 }

@@ -92,23 +92,34 @@ func measureProjectNoop(e *Env) error {
 	return nil
 }
 
-// measureProjectRate is (p2), issue 3 (c): projection throughput with the
-// Go projection handler over 1,000 streams of 1,000 events.
-func measureProjectRate(e *Env) error {
-	streams, per := e.N(1000, 100), 1000
-	total := streams * per
+// counterRoot writes a new root of streams counters holding per
+// Incremented events each (see writeStreams), and returns it and the size
+// of its logs.
+func (e *Env) counterRoot(streams, per int) (string, int64, error) {
 	dir, err := e.NewDir("root")
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	root := filepath.Join(dir, "root")
 	start := time.Now()
 	size, err := writeStreams(root, "counter", streams, per, incremented)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	e.Logf("wrote %d streams × %d Incremented events = %d events (%.1f MiB of logs) in %s",
-		streams, per, total, float64(size)/(1<<20), time.Since(start).Round(time.Millisecond))
+		streams, per, streams*per, float64(size)/(1<<20), time.Since(start).Round(time.Millisecond))
+	return root, size, nil
+}
+
+// measureProjectRate is (p2), issue 3 (c): projection throughput with the
+// Go projection handler over 1,000 streams of 1,000 events.
+func measureProjectRate(e *Env) error {
+	streams, per := e.N(1000, 100), 1000
+	total := streams * per
+	root, size, err := e.counterRoot(streams, per)
+	if err != nil {
+		return err
+	}
 	var best time.Duration
 	for run := range e.Runs {
 		var extra []string

@@ -22,6 +22,9 @@ EXAMPLES:
    echo '{"instance_id":"a","command":{"type":"Increment"}}' |
      fold-exec --type counter --handler 'jq --unbuffered -c -f counter.jq'
 
+   echo '{"instance_id":"a","command":{"type":"Increment"}}' |
+     fold-exec --type counter --handler jq:examples/counter/counter.jq
+
    fold-pm --name shipping --subscribe order --handler ./shipping.sh |
      fold-exec --handler order='jq --unbuffered -c -f order.jq' --rejects dead.jsonl
 
@@ -31,7 +34,7 @@ EXAMPLES:
 
 func handlerFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "handler", Usage: "`TYPE=CMD` routes a type to a handler command line (repeatable); a bare CMD serves --type"},
+		&cli.StringSliceFlag{Name: "handler", Usage: "`TYPE=CMD` routes a type to a handler command line (repeatable); a bare CMD serves --type; CMD jq:FILE runs the jq program FILE in-process"},
 		&cli.StringFlag{Name: "type", Usage: "aggregate type for lines that give none, and for a bare --handler"},
 		&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "fail a request the handler has not answered in this long"},
 	}

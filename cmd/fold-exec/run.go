@@ -19,6 +19,7 @@ func runExec(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	rt, err := app.Routes(c)
 	if err != nil {
 		return err
@@ -46,6 +47,11 @@ func runExec(c *cli.Context, env app.Env) error {
 	}
 	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root.Dir, cfg.Jobs)
 	defer exec.ClosePools(cfg.Routes)
+	stop, cancel := app.SignalContext(c.Context)
+	defer cancel()
+	if err := exec.StartPools(stop, cfg.Routes); err != nil {
+		return app.HandlerStart(err) // before any input is read
+	}
 	ins, closeAll, err := app.Inputs(c.Args().Slice(), env.Stdin)
 	if err != nil {
 		return err
@@ -59,8 +65,6 @@ func runExec(c *cli.Context, env app.Env) error {
 	if !app.IsTerminal(env.Stdout) {
 		run.Progress = app.NewProgress(env.Stderr, "fold-exec")
 	}
-	stop, cancel := app.SignalContext(c.Context)
-	defer cancel()
 	// Work in hand is finished even after a stop signal: c.Context.
 	return run.Run(stop, c.Context, cancel, ins, env.Stdout)
 }
@@ -70,6 +74,7 @@ func runState(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	if c.NArg() != 2 {
 		return app.UsageError("state needs TYPE and ID")
 	}
@@ -95,6 +100,9 @@ func runState(c *cli.Context, env app.Env) error {
 	}
 	pools := exec.Routes{id.Type: cmd}.Pools(app.HandlerBase(c, env), cm.Root.Dir, 1)
 	defer exec.ClosePools(pools)
+	if err := exec.StartPools(c.Context, pools); err != nil {
+		return app.HandlerStart(err)
+	}
 	st, err := exec.ReadState(c.Context, cm.Store, pools[id.Type], cm.Log, id, at)
 	var f *exec.Failure
 	switch {
@@ -118,6 +126,7 @@ func runStreams(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	types, err := app.Types(c.StringSlice("type"))
 	if err != nil {
 		return err

@@ -18,27 +18,35 @@ command envelopes on stdout, for fold-exec to run:
     "command_id":"fold-pm:fulfil/order/o-1/1/0"}
 
 Each command_id comes from the process manager's name, the record's stream and
-version, and the command's index, so a command printed again after a crash is
-dropped by fold-exec: the effect is exactly once. The checkpoint
-(process_managers/NAME/checkpoint.json) is saved only after the commands were
-flushed. With --dispatch the commands are run in-process, as fold-exec would,
-and the event records they append are printed instead; commands that fail go
-to process_managers/NAME/dead_letters.jsonl.
+version, and the command's index (from 0), so a command sent again is dropped
+by fold-exec: delivery is at least once, the effect exactly once. Printing is
+not a confirmation: a run leaves what it printed pending, and --commit, run
+once fold-exec ran the commands, moves the checkpoint
+(process_managers/NAME/checkpoint.json) past them; until then every run
+prints them again. --exec CMD confirms by itself (CMD's exit status 0, per
+batch). With --dispatch the commands are run in-process, as fold-exec would,
+the event records they append are printed instead, and the checkpoint moves
+once they are durable; commands that fail go to
+process_managers/NAME/dead_letters.jsonl. See docs/delivery.md.
 
 EXAMPLES:
-   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f fulfil.jq' |
-     fold-exec --handler order='jq --unbuffered -c -f order.jq' --handler inventory='sh inventory.sh' \
-               --rejects "$FOLD_ROOT/process_managers/fulfil/dead_letters.jsonl"
+   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f examples/saga/fulfil.jq' |
+     fold-exec --handler order='jq --unbuffered -c -f examples/saga/order.jq' --handler inventory='sh examples/saga/inventory.sh' \
+               --rejects fold-data/process_managers/fulfil/dead_letters.jsonl &&
+     fold-pm --name fulfil --commit
 
-   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f fulfil.jq' \
-     --dispatch --handler order='jq --unbuffered -c -f order.jq' --handler inventory='sh inventory.sh'
+   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f examples/saga/fulfil.jq' \
+     --dispatch --handler order='jq --unbuffered -c -f examples/saga/order.jq' --handler inventory='sh examples/saga/inventory.sh'
+
+   fold-pm --name fulfil --subscribe order,inventory --handler jq:examples/saga/fulfil.jq --dispatch \
+     --handler order=jq:examples/saga/order.jq --handler inventory='sh examples/saga/inventory.sh'
 
    fold-pm dead-letters --name fulfil
-   fold-pm retry --name fulfil --handler shipping='sh shipping.sh'
+   fold-pm retry --name fulfil --handler shipping='sh examples/saga/shipping.sh'
 
 ` + app.ExitStatusHelp(
-	"a command was dead-lettered, or the handler failed on a record",
-	"another run holds the process manager's lock: run again later")
+	"a command was dead-lettered, the handler failed on a record, --exec CMD failed,\n       or --commit found nothing to confirm",
+	"another run holds the process manager's lock, or --exec CMD exited 75: run again later")
 
 // runFlags are the flags of a run that executes commands: --dispatch, and
 // retry.
@@ -58,7 +66,7 @@ func nameFlag() cli.Flag {
 func newApp(env app.Env) *cli.App {
 	flags := append(app.CommonFlags(), nameFlag(),
 		&cli.StringSliceFlag{Name: "subscribe", Usage: "react to records of these aggregate `TYPES` (T1,T2; repeatable)"},
-		&cli.StringSliceFlag{Name: "handler", Usage: "`CMD`: the process manager's handler; TYPE=CMD routes commands for TYPE (with --dispatch; repeatable)"},
+		&cli.StringSliceFlag{Name: "handler", Usage: "`CMD`: the process manager's handler; TYPE=CMD routes commands for TYPE (with --dispatch; repeatable); CMD jq:FILE runs the jq program FILE in-process"},
 		&cli.BoolFlag{Name: "dispatch", Usage: "run the commands in-process through the TYPE=CMD handlers and print the records they append"},
 		&cli.BoolFlag{Name: "stdin", Usage: "read event records from stdin (a pipe from fold-watch or fold-exec) instead of the root"},
 		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "after catching up, keep reacting to records as they are appended"},

@@ -41,6 +41,7 @@ func runDeadLetters(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	dir, err := pmDir(cm, name)
 	if err != nil {
 		return err
@@ -53,6 +54,7 @@ func runRetry(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	routes, untyped, err := exec.ParseRoutes(c.StringSlice("handler"))
 	switch {
 	case err != nil:
@@ -92,6 +94,9 @@ func runRetry(c *cli.Context, env app.Env) error {
 
 	ecfg.Routes = routes.Pools(app.HandlerBase(c, env), cm.Root.Dir, ecfg.Jobs)
 	defer exec.ClosePools(ecfg.Routes)
+	if err := exec.StartPools(stop, ecfg.Routes); err != nil {
+		return app.HandlerStart(err)
+	}
 	eng := exec.New(ecfg)
 	defer eng.Close()
 	// Work in hand is finished even after a stop: c.Context.

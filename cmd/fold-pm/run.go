@@ -83,6 +83,7 @@ func runPM(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	o, err := parseOptions(c, cm)
 	if err != nil {
 		return err
@@ -117,8 +118,11 @@ func runPM(c *cli.Context, env app.Env) error {
 	}
 
 	base := app.HandlerBase(c, env)
-	h := handler.New(app.OwnHandler(base, cm, "process_manager", o.cfg.Name, o.own))
+	h := handler.NewPool(app.OwnHandler(base, cm, "process_manager", o.cfg.Name, o.own), 1) // a pool: jq:FILE runs in-process
 	defer h.Close()
+	if err := h.Start(stop, handler.ProcessManagerProbe(o.cfg.Name)); err != nil {
+		return app.HandlerStart(err) // before any input is read
+	}
 	letters := pm.LettersAt(o.cfg.Dir)
 	run := pm.RunConfig{Name: o.cfg.Name, Types: o.cfg.Subscribe, Handler: h, Saver: con, Letters: &letters,
 		DryRun: o.cfg.DryRun, Batch: o.batch, Log: cm.Log, Start: con.Start(), Out: ds, Stdout: env.Stdout, Follow: o.feed.Follow,
@@ -128,6 +132,9 @@ func runPM(c *cli.Context, env app.Env) error {
 	if o.dispatch && !o.cfg.DryRun {
 		ecfg.Routes = o.routes.Pools(base, cm.Root.Dir, ecfg.Jobs)
 		defer exec.ClosePools(ecfg.Routes)
+		if err := exec.StartPools(stop, ecfg.Routes); err != nil {
+			return app.HandlerStart(err)
+		}
 		eng := exec.New(ecfg)
 		defer eng.Close()
 		run.Dispatch = eng

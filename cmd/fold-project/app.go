@@ -26,6 +26,9 @@ EXAMPLES:
    fold-project --name total-counter --subscribe counter \
      --handler 'jq --unbuffered -c -f total_counter.jq'
 
+   fold-project --name total-counter --subscribe counter \
+     --handler jq:examples/counter/total_counter.jq
+
    fold-watch --follow --type order |
      fold-project --stdin --follow --name totals --handler ./totals
 
@@ -39,7 +42,7 @@ func newApp(env app.Env) *cli.App {
 	flags := append(app.CommonFlags(),
 		&cli.StringFlag{Name: "name", Usage: "the projection's `NAME` (projections/NAME/checkpoint.json)"},
 		&cli.StringSliceFlag{Name: "subscribe", Usage: "aggregate types `T1,T2` to project (repeatable; default: all)"},
-		&cli.StringFlag{Name: "handler", Usage: "the projection handler's command line `CMD` (run with /bin/sh -c)"},
+		&cli.StringFlag{Name: "handler", Usage: "the projection handler's command line `CMD` (run with /bin/sh -c), or jq:FILE, a jq program run in-process"},
 		&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "fail a batch the handler has not answered in this long"},
 		&cli.BoolFlag{Name: "stdin", Usage: "read event records from stdin (e.g. from fold-watch) instead of the root"},
 		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep going, printing the state after each batch that changed it"},

@@ -26,6 +26,7 @@ func runProject(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	cfg, err := app.ConsumerConfig(c, cm, consumer.Projection, saveEvery)
 	if err != nil {
 		return err
@@ -61,6 +62,9 @@ func runProject(c *cli.Context, env app.Env) error {
 
 	pool := handler.NewPool(app.OwnHandler(app.HandlerBase(c, env), cm, "projection", name, cfg.Handler), 1)
 	defer pool.Close()
+	if err := pool.Start(stop, handler.ProjectionProbe(name)); err != nil {
+		return app.HandlerStart(err) // before any input is read
+	}
 
 	r := &projection.Runner{Out: env.Stdout, Follow: follow, Log: cm.Log}
 	if !fromStdin && !follow && !cm.Store.Exists() {

@@ -40,8 +40,8 @@ EXAMPLES:
    fold-watch --checkpoint mailer --exec 'jq -r .event.type >> mailed.txt'
 
 ` + app.ExitStatusHelp(
-	"a corrupt log line was reported (the rest printed), or a --stream does not exist",
-	"--checkpoint NAME is held by another run: run again later")
+	"a corrupt log line was reported (the rest printed), a --stream does not exist,\n       --exec CMD failed, or --commit found nothing to confirm",
+	"--checkpoint NAME is held by another run, or --exec CMD exited 75: run again later")
 
 func newApp(env app.Env) *cli.App {
 	flags := append(app.CommonFlags(),
@@ -50,6 +50,7 @@ func newApp(env app.Env) *cli.App {
 		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "after catching up, keep printing records as they are appended"},
 		&cli.DurationFlag{Name: "poll", Usage: "with --follow, look for changes every `DUR` instead of using file notifications"},
 		&cli.StringFlag{Name: "checkpoint", Usage: "durable consumer `NAME`: resume after what was confirmed (consumers/NAME/)"},
+		&cli.StringFlag{Name: "order", Value: "stream", Usage: "stream (stream after stream), or store: in the order records were appended across streams (NATS JetStream stores only)"},
 		&cli.BoolFlag{Name: "list", Usage: "list the streams as {\"aggregate_type\",\"instance_id\"} lines, like fold-exec streams"},
 	)
 	flags = append(flags, app.SelectFlags()...)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -22,6 +23,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 	if err != nil {
 		return err
 	}
+	defer cm.Close()
 	types, err := app.Types(c.StringSlice("type"))
 	if err != nil {
 		return err
@@ -42,6 +44,18 @@ func runWatch(c *cli.Context, env app.Env) error {
 	}
 	if c.IsSet("poll") && !c.Bool("follow") {
 		return app.UsageError("--poll needs --follow")
+	}
+	order := watch.ByStream
+	switch o := c.String("order"); o {
+	case "stream":
+	case "store":
+		if _, ok := cm.Store.(store.Ordered); !ok {
+			return &app.ExitError{Code: app.ExitUsage, Message: "--order store: " + watch.ErrNoStoreOrder.Error(),
+				Hint: "give --store nats://HOST:PORT[/NAME]"}
+		}
+		order = watch.ByStore
+	default:
+		return app.UsageError(fmt.Sprintf("--order %q is not stream or store", o))
 	}
 	keep, limit, err := app.Selection(c, len(streams), time.Now())
 	if err != nil {
@@ -98,7 +112,7 @@ func runWatch(c *cli.Context, env app.Env) error {
 	}
 	out := consumer.NewRecords(consumer.RecordsConfig{Out: ds, Consumer: con, Log: cm.Log, Keep: keep, Limit: limit, CaughtUp: progress.Done})
 	src := &watch.Source{
-		Store: cm.Store, Types: types, Streams: streams, Poll: c.Duration("poll"), Log: cm.Log,
+		Store: cm.Store, Types: types, Streams: streams, Order: order, Poll: c.Duration("poll"), Log: cm.Log,
 		OnCorrupt: cm.Report.Corrupt, OnRewritten: out.Rewritten, Progress: progress.CatchUp("records"),
 	}
 	if c.Bool("follow") {

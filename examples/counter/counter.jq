@@ -13,8 +13,8 @@ def initial: {value: 0};
 # evolve: the state after one event. Unknown events leave it as it is, so
 # old handlers can read logs that newer ones wrote.
 def evolve($e):
-  if $e.type == "Incremented" then .value += 1
-  elif $e.type == "Decremented" then .value -= 1
+  if $e.type == "Incremented" then .value = .value + 1
+  elif $e.type == "Decremented" then .value = .value - 1
   elif $e.type == "WasReset" then .value = 0
   else . end;
 

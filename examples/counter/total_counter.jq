@@ -14,9 +14,9 @@ def initial: {total_increments: 0, total_decrements: 0, total_resets: 0};
 # project: the state after one event record. Other events leave it as it is.
 def project($r):
   ($r.event.type) as $t
-  | if $t == "Incremented" then .total_increments += 1
-    elif $t == "Decremented" then .total_decrements += 1
-    elif $t == "WasReset" then .total_resets += 1
+  | if $t == "Incremented" then .total_increments = .total_increments + 1
+    elif $t == "Decremented" then .total_decrements = .total_decrements + 1
+    elif $t == "WasReset" then .total_resets = .total_resets + 1
     else . end;
 
 if .op == "project" then

@@ -27,16 +27,16 @@ def react($r; $i):
   def command($type; $id; $cmd): {aggregate_type: $type, instance_id: $id, command: $cmd, record: $i};
   .[0] as $s | .[1] as $cmds | $r.event as $e
   | if $r.aggregate_type == "order" and $e.type == "Placed" then
-      [($s | .placed += 1),
+      [($s | .placed = .placed + 1),
        $cmds + [command("inventory"; $e.data.sku; {type: "Reserve", data: {order_id: $r.instance_id, qty: $e.data.qty}})]]
     elif $r.aggregate_type == "inventory" and $e.type == "Reserved" then
       [$s, $cmds + [command("order"; $e.data.order_id; {type: "Confirm"})]]
     elif $r.aggregate_type == "inventory" and $e.type == "ReservationFailed" then
       [$s, $cmds + [command("order"; $e.data.order_id; {type: "Cancel", data: {reason: $e.data.reason}})]]
     elif $r.aggregate_type == "order" and $e.type == "Confirmed" then
-      [($s | .confirmed += 1), $cmds + [command("shipping"; $r.instance_id; {type: "Ship"})]]
+      [($s | .confirmed = .confirmed + 1), $cmds + [command("shipping"; $r.instance_id; {type: "Ship"})]]
     elif $r.aggregate_type == "order" and $e.type == "Cancelled" then
-      [($s | .cancelled += 1), $cmds]
+      [($s | .cancelled = .cancelled + 1), $cmds]
     else [$s, $cmds] end;
 
 if .op == "react" then

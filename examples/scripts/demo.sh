@@ -2,7 +2,9 @@
 # demo.sh: the eventfold-es counter example driven through fold, end to end,
 # on a fresh root: commands, states, the TotalCounter projection; then the
 # order-fulfilment saga (examples/scripts/saga.sh) on a root of its own. Run it with `make demo` (which puts bin/ on PATH), or
-# from the repository root with the fold programs on PATH.
+# from the repository root with the fold programs on PATH. With FOLD_STORE
+# (and FOLD_SAGA_STORE for the saga) the streams are on NATS JetStream:
+# make demo-nats.
 set -eu
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -42,7 +44,7 @@ fold-exec state --handler counter="$counter" --at-version 3 counter alpha
 
 say "the streams, and alpha's event log as stored"
 fold-exec streams
-cat "$root/streams/counter/alpha/app.jsonl"
+fold-watch --stream counter/alpha | jq -c .event
 
 say "the TotalCounter projection over every counter (eventfold-es's example)"
 fold-project --name total-counter --subscribe counter --handler "jq --unbuffered -c -f $here/examples/counter/total_counter.jq"
@@ -54,4 +56,4 @@ fold-project --name total-counter --subscribe counter --handler "jq --unbuffered
 say "every event of type WasReset, straight from fold-watch and jq"
 fold-watch --type counter | jq -c 'select(.event.type == "WasReset") | {stream: "\(.aggregate_type)/\(.instance_id)", data: .event.data}'
 
-FOLD_ROOT="$root/saga" sh "$here/examples/scripts/saga.sh"
+FOLD_ROOT="$root/saga" FOLD_STORE="${FOLD_SAGA_STORE:-}" sh "$here/examples/scripts/saga.sh"

@@ -85,7 +85,7 @@ printf '%s\n' '{"aggregate_type":"inventory","instance_id":"widget","command":{"
 	shop >/dev/null 2>"$tmp/err" || status=$?
 sed 's/^/   /' "$tmp/err"
 echo "   exit status: $status (a duplicate is not a failure)"
-echo "   widget reservations: $(jq -r 'select(.type == "Reserved") | .data.order_id' "$root/streams/inventory/widget/app.jsonl" | tr '\n' ' ')"
+echo "   widget reservations: $(fold-watch --stream inventory/widget | jq -r '.event | select(.type == "Reserved") | .data.order_id' | tr '\n' ' ')"
 
 say "two more orders, and fold-pm runs the commands itself (--dispatch)"
 shop <<'JSONL' | records
@@ -116,5 +116,5 @@ jq -c '{state, streams: (.cursors | keys)}' "$root/process_managers/fulfil/check
 
 say "o-1's story, with its correlation id carried from the checkout through the saga"
 for s in order/o-1 inventory/widget shipping/o-1; do
-	jq -r --arg s "$s" 'select(.meta.correlation_id == "checkout-1") | "   \($s) \(.type) actor=\(.actor) command_id=\(.meta.command_id // "-")"' "$root/streams/$s/app.jsonl"
+	fold-watch --stream "$s" | jq -r --arg s "$s" '.event | select(.meta.correlation_id == "checkout-1") | "   \($s) \(.type) actor=\(.actor) command_id=\(.meta.command_id // "-")"'
 done

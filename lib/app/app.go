@@ -40,7 +40,8 @@ func ExitStatusHelp(failed, retryable string) string {
    0   done, or stopped cleanly (a signal, a closed output)
    1   ` + failed + `
    2   usage error
-   3   fatal: root unusable or I/O error; processing stopped, nothing half-written
+   3   fatal: root unusable, a handler that cannot start, or I/O error; processing stopped,
+       nothing half-written
    75  ` + retryable
 }
 
@@ -53,6 +54,7 @@ var ExitStatusHelpExec = ExitStatusHelp(
 func CommonFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "root", Usage: "root directory of the store (default $FOLD_ROOT, else ./" + store.DefaultRoot + ")"},
+		storeFlag(),
 		&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json (structured logs on stderr)"},
 		&cli.StringFlag{Name: "errors", Value: "text", Usage: "how failed input lines are reported on stderr: text or json"},
@@ -75,13 +77,24 @@ type Common struct {
 	// (checkpoints, dead letters) and, with the file backend, the streams.
 	Root store.Root
 	// Store holds the streams. Everything that reads or appends events
-	// goes through it, so another backend is chosen here and nowhere else.
+	// goes through it, so another backend is chosen here and nowhere else:
+	// the root, or the JetStream store --store / $FOLD_STORE names.
 	Store  store.Store
 	Log    *slog.Logger
 	Report *Reporter
 	// MaxEvent is the longest event line written or read
 	// (--max-event-size); input lines may be record.MaxLine(MaxEvent).
 	MaxEvent int
+
+	closeStore func() error
+}
+
+// Close closes the store's connection, if it has one.
+func (cm Common) Close() error {
+	if cm.closeStore == nil {
+		return nil
+	}
+	return cm.closeStore()
 }
 
 // ParseCommon reads the common flags from c. Flags given before a
@@ -126,8 +139,15 @@ func ParseCommon(c *cli.Context, env Env) (Common, error) {
 		return cm, err
 	}
 	var err error
-	cm.MaxEvent, err = maxEventSize(c)
-	return cm, err
+	if cm.MaxEvent, err = maxEventSize(c); err != nil {
+		return cm, err
+	}
+	st, closeStore, err := openStore(c, env, cm.Root)
+	if err != nil {
+		return cm, err
+	}
+	cm.Store, cm.closeStore = st, closeStore
+	return cm, nil
 }
 
 // WarnNoStore says that the store a reader was pointed at does not exist:
@@ -171,8 +191,9 @@ func (e *ExitError) ExitCode() int { return e.Code }
 // UsageError is a bad flag or argument: exit 2.
 func UsageError(msg string) *ExitError { return &ExitError{Code: ExitUsage, Message: msg} }
 
-// Fatal is an error that stops the run: exit 3.
-func Fatal(err error) *ExitError { return &ExitError{Code: ExitFatal, Message: err.Error()} }
+// Fatal is an error that stops the run: exit 3, or 75 when the store
+// could not be reached.
+func Fatal(err error) *ExitError { return storeError(err) }
 
 // Exit is an error carrying only a status, the message already reported.
 func Exit(code int) *ExitError { return &ExitError{Code: code} }
@@ -208,6 +229,8 @@ func Main(ctx context.Context, a *cli.App, args []string, env Env) int {
 	default:
 		if isUsage(msg) {
 			code = ExitUsage
+		} else if se := storeError(err); se.Code != ExitFatal {
+			code, hint = se.Code, se.Hint
 		}
 	}
 	if msg != "" {

@@ -73,7 +73,7 @@ func (r *Commands) Run(stop, work context.Context, cancel func(), ins []Input, o
 	w := bufio.NewWriterSize(out, 64<<10)
 	var buf []byte
 	var letters []record.DeadLetter
-	fatal := false
+	fatal, outage := false, false // outage: the store could not be reached
 	submit := func(line []byte) *exec.Pending {
 		if r.Inject {
 			in, ev, err := record.ParseInject(line, r.Defaults)
@@ -108,6 +108,7 @@ func (r *Commands) Run(stop, work context.Context, cancel func(), ins []Input, o
 			}
 			if f.Kind.Fatal() {
 				fatal = true
+				outage = outage || errors.Is(f, store.ErrUnavailable)
 				cancel()
 			}
 			return nil
@@ -147,6 +148,8 @@ func (r *Commands) Run(stop, work context.Context, cancel func(), ins []Input, o
 			return ee
 		}
 		return OutputError(fmt.Errorf("read input: %w", err))
+	case fatal && outage:
+		return Exit(ExitRetryable) // nothing half-written: run again once the store is back
 	case fatal:
 		return Exit(ExitFatal)
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -29,6 +31,19 @@ func OwnHandler(base handler.Config, cm Common, role, name, command string) hand
 	base.Command = command
 	base.Env = append(base.Env, "FOLD_ROLE="+role, "FOLD_ROOT="+cm.Root.Dir, "FOLD_NAME="+name)
 	return base
+}
+
+// HandlerStart is what a handler that cannot start means (see
+// handler.Pool.Start): one fatal error, with its hint, before any input is
+// read. It is nil for nil, and when the run was stopped meanwhile.
+func HandlerStart(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if e, ok := errors.AsType[*handler.StartError](err); ok {
+		return &ExitError{Code: ExitFatal, Message: e.Error(), Hint: e.Hint}
+	}
+	return Fatal(err)
 }
 
 // EngineFlags are the flags of the command bus, for the programs that run

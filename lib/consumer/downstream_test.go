@@ -42,7 +42,7 @@ func TestExecFailures(t *testing.T) {
 	}{
 		{"cat >/dev/null; exit 1", `--exec "cat >/dev/null; exit 1" exited with status 1: a batch of 2 line(s) was not confirmed`, false},
 		{"cat >/dev/null; exit 75", "exited with status 75", true},
-		{"kill -9 $$", "signal: killed", false},
+		{"cat >/dev/null; kill -9 $$", "signal: killed", false},
 	} {
 		x := &Exec{Command: tc.cmd}
 		_, err := x.Write([]byte("a\nb\n"))

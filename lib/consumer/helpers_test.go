@@ -9,7 +9,7 @@ import (
 // msgHandler writes each message on a line of its own, unquoted.
 type msgHandler struct{ w io.Writer }
 
-func (h msgHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h msgHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
 func (h msgHandler) Handle(_ context.Context, r slog.Record) error {
 	_, err := io.WriteString(h.w, r.Message+"\n")
 	return err

@@ -165,20 +165,36 @@ func (s *stream) process(batch []*job) (rest []*job) {
 		s.failAll(outs, err)
 		return
 	}
+	decided = s.decideAppendLocked(ctx, outs, turnEnd, &released)
+	// A store whose lock does not reach other machines (JetStream) may
+	// refuse an append another writer got in first: decide again, on the
+	// log as it is, what was not appended.
+	s.retryConflictsLocked(ctx, outs[:decided], func(rest []outcome) { s.decideAppendLocked(ctx, rest, time.Time{}, nil) })
+	return batch[decided:]
+}
+
+// decideAppendLocked decides outs on the cached state, up to the end of
+// the turn (turnEnd; zero: no end), appends what it decided, and returns
+// how many it decided. With --sync each, outcomes before *released are
+// finished as soon as their sync is done (released nil: not early). The
+// writer lock must be held.
+func (s *stream) decideAppendLocked(ctx context.Context, outs []outcome, turnEnd time.Time, released *int) (decided int) {
 	if s.e.cfg.Sync == SyncEach {
 		s.eager = newSyncer(s.w, len(outs))
 		// Each command's record goes out once its own sync is done, and
 		// with it those before it that appended nothing (their decisions
 		// stand on what is now durable), not after the whole batch.
-		all := outs // the syncer's; outs is cut below
-		s.eager.release = func(upTo int) {
-			for ; released < upTo; released++ {
-				all[released].finish()
+		if released != nil {
+			all := outs // the syncer's; outs is cut below
+			s.eager.release = func(upTo int) {
+				for ; *released < upTo; *released++ {
+					all[*released].finish()
+				}
 			}
 		}
 	}
 	_, decided = s.decideAll(ctx, outs, turnEnd)
-	rest, outs = batch[decided:], outs[:decided]
+	outs = outs[:decided]
 	if s.eager != nil {
 		err, at := s.eager.wait()
 		s.eager = nil
@@ -186,15 +202,15 @@ func (s *stream) process(batch []*job) (rest []*job) {
 			s.failFrom(outs, at, err)
 		}
 		if !s.loaded {
-			return rest // a write or a sync failed: nothing more goes to the log
+			return decided // a write or a sync failed: nothing more goes to the log
 		}
 	}
 	if err := s.appendLocked(outs); err != nil {
 		s.failAll(outs, err)
-		return rest
+		return decided
 	}
 	s.maybeSnapshot()
-	return rest
+	return decided
 }
 
 // processNew handles a batch for a stream whose log does not exist: it
@@ -225,6 +241,7 @@ func (s *stream) processNew(ctx context.Context, outs []outcome) (done bool) {
 					s.failAll(outs, err)
 				}
 				s.maybeSnapshot()
+				s.retryConflictsLocked(ctx, outs, func(rest []outcome) { s.decideAppendLocked(ctx, rest, time.Time{}, nil) })
 				return true
 			}
 		}

@@ -1,10 +1,12 @@
 package exec
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/record"
@@ -28,7 +30,7 @@ func ParseRoutes(values []string) (routes Routes, untyped []string, err error) {
 	routes = Routes{}
 	for _, v := range values {
 		m := routePrefix.FindStringSubmatch(v)
-		if m == nil {
+		if _, jq := handler.JQFile(v); m == nil || jq {
 			untyped = append(untyped, v)
 			continue
 		}
@@ -70,6 +72,30 @@ func (r Routes) Pools(base handler.Config, rootDir string, size int) map[string]
 		out[t] = handler.NewPool(cfg, size)
 	}
 	return out
+}
+
+// StartPools starts the handler of every type side by side and checks that
+// it answers (handler.Pool.Start), so that a program can stop before it
+// reads any input. The error is that of the first type, in sorted order,
+// whose handler cannot start.
+func StartPools(ctx context.Context, pools map[string]*handler.Pool) error {
+	types := make([]string, 0, len(pools))
+	for t := range pools {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	errs := make([]error, len(types))
+	var wg sync.WaitGroup
+	for i, t := range types {
+		wg.Go(func() { errs[i] = pools[t].Start(ctx, handler.AggregateProbe(t)) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ClosePools stops every handler.

@@ -5,7 +5,11 @@
 // /bin/sh -c as a long-lived co-process and exchanges one JSON line per
 // request with it, pipelining the requests of concurrent callers; a Pool
 // keeps several of them. The package owns the exec.Cmd, the pipes and the
-// framing, so the programs see only requests, answers and typed errors.
+// framing, so the programs see only requests, answers and typed errors. A
+// Pool whose command is "jq:FILE" runs the jq program FILE in-process
+// instead (with gojq), behind the same Call and with the same errors.
+// Pool.Start checks that a handler starts and answers before a program
+// reads its input.
 // Handle, Apply, Project and React add the typed requests and answers of
 // the four ops on top of that.
 //

@@ -19,6 +19,9 @@ var (
 	// ErrBadAnswer: the handler answered with something that is not one JSON
 	// object of the right shape.
 	ErrBadAnswer = errors.New("bad handler answer")
+	// ErrFailed: an in-process handler's program stopped with an error
+	// (a jq error) instead of answering.
+	ErrFailed = errors.New("handler failed")
 	// ErrBadRequest: the request was not one line; nothing was sent.
 	ErrBadRequest = errors.New("bad handler request")
 	// ErrClosed: the Process or Pool was closed.
@@ -36,7 +39,14 @@ type Error struct {
 	Reason  string // what went wrong, e.g. "exited without answering (exit status 3)"
 	Output  string // what the handler printed instead of an answer, truncated
 	Err     error  // one of the sentinels, or the underlying error
+	Hint    string // what may fix it, when something likely does; not part of Error()
+	status  int    // the exit status, when it exited (-1: killed by a signal)
 }
+
+// HintUnbuffered is the hint for a handler that does not answer its first
+// request: its answers may sit in a buffer of its own.
+const HintUnbuffered = "a handler must flush each answer line: jq needs --unbuffered, python -u; " +
+	"other programs can run under stdbuf -oL"
 
 func (e *Error) Error() string {
 	h := e.Handler
@@ -95,35 +105,40 @@ func isExit(err error) bool {
 
 // notCalled is the error for a request whose context ended before it was
 // written.
-func (p *Process) notCalled(err error) error {
-	return &Error{Handler: p.name, Reason: "was not called: request cancelled", Err: err}
+func notCalled(name string, err error) error {
+	return &Error{Handler: name, Reason: "was not called: request cancelled", Err: err}
 }
 
 // cancelled is the error for a request whose context ended while it waited
 // for its answer.
-func (p *Process) cancelled(err error) error {
+func cancelled(name string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Handler: p.name, Reason: "did not answer before the request's deadline", Err: err}
+		return &Error{Handler: name, Reason: "did not answer before the request's deadline", Err: err}
 	}
-	return &Error{Handler: p.name, Reason: "did not answer before the request was cancelled", Err: err}
+	return &Error{Handler: name, Reason: "did not answer before the request was cancelled", Err: err}
 }
 
-func (p *Process) closedError(reason string) error {
-	return &Error{Handler: p.name, Reason: reason, Err: ErrClosed}
+func closedError(name, reason string) error {
+	return &Error{Handler: name, Reason: reason, Err: ErrClosed}
 }
 
 // failure turns a read error other than an exit into the error of the
 // request that was due. fromCtx says whether its deadline was the
-// context's rather than Config.Timeout.
-func (p *Process) failure(err error, out []byte, fromCtx bool) error {
+// context's rather than Config.Timeout, first whether the request was the
+// process's first.
+func (p *Process) failure(err error, out []byte, fromCtx, first bool) error {
 	e := &Error{Handler: p.name, Err: err}
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) && fromCtx:
+		e.Reason, e.Err = "did not answer before the request's deadline", context.DeadlineExceeded
+	case errors.Is(err, os.ErrDeadlineExceeded) && first:
+		// A handler that never answers its first request most often
+		// answers into a buffer that is flushed only when it exits.
+		e.Reason = fmt.Sprintf("did not answer its first request within %s (%s to start, %s to answer)",
+			p.cfg.startup()+p.cfg.Timeout, p.cfg.startup(), p.cfg.Timeout)
+		e.Err, e.Hint = ErrTimeout, HintUnbuffered
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		if fromCtx {
-			e.Reason, e.Err = "did not answer before the request's deadline", context.DeadlineExceeded
-		} else {
-			e.Reason, e.Err = fmt.Sprintf("did not answer within %s", p.cfg.Timeout), ErrTimeout
-		}
+		e.Reason, e.Err = fmt.Sprintf("did not answer within %s", p.cfg.Timeout), ErrTimeout
 	case errors.Is(err, errLineTooLong):
 		e.Reason = fmt.Sprintf("answered with a line longer than %d MiB", maxLine>>20)
 		e.Output, e.Err = quoteOutput(out), ErrBadAnswer
@@ -150,5 +165,6 @@ func (p *Process) exitFailure(rp *running, answeredBefore bool, out []byte) erro
 		Reason:  fmt.Sprintf("exited without answering (%s)", rp.status()),
 		Output:  quoteOutput(out),
 		Err:     ErrExited,
+		status:  rp.exitCode(),
 	}
 }

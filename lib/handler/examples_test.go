@@ -8,6 +8,42 @@ import (
 	"time"
 )
 
+// counterRequests are requests to the counter of examples/counter, with
+// the answers the protocol wants.
+var counterRequests = []struct{ req, want string }{
+	{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":0,"state":null,"command":{"type":"Increment"},"context":{"actor":"cli"}}`,
+		`{"events":[{"type":"Incremented","data":null}],"state":{"value":1}}`},
+	{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":1,"state":{"value":1},"command":{"type":"Increment"},"context":{}}`,
+		`{"events":[{"type":"Incremented","data":null}],"state":{"value":2}}`},
+	{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":2,"state":{"value":2},"command":{"type":"Decrement"},"context":{}}`,
+		`{"events":[{"type":"Decremented","data":null}],"state":{"value":1}}`},
+	{`{"op":"handle","aggregate_type":"counter","instance_id":"b","version":0,"state":null,"command":{"type":"Decrement"},"context":{}}`,
+		`{"error":"counter is already zero, cannot decrement"}`},
+	{`{"op":"handle","aggregate_type":"counter","instance_id":"b","version":0,"state":null,"command":{"type":"Reset"},"context":{}}`,
+		`{"error":"nothing to reset"}`},
+	{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":5,"state":{"value":3},"command":{"type":"Reset"},"context":{}}`,
+		`{"events":[{"type":"WasReset","data":{"previous":3}}],"state":{"value":0}}`},
+	{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":5,"state":{"value":3},"command":{"type":"Explode"},"context":{}}`,
+		`{"error":"unknown command \"Explode\""}`},
+	{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":5,"state":{"value":3},"command":{},"context":{}}`,
+		`{"error":"unknown command \"\""}`},
+	{`{"op":"apply","aggregate_type":"counter","instance_id":"a","state":null,"events":[]}`,
+		`{"state":{"value":0}}`},
+	{`{"op":"apply","aggregate_type":"counter","instance_id":"a","state":null,"events":[` +
+		`{"type":"Incremented","data":null,"ts":1764446400,"id":"1"},` +
+		`{"type":"Incremented","data":null,"ts":1764446400,"id":"2","actor":"alice","meta":{"correlation_id":"c-1"}},` +
+		`{"type":"Incremented","data":null,"ts":1764446400},` +
+		`{"type":"Decremented","data":null,"ts":1764446400},` +
+		`{"type":"WasReset","data":{"previous":2},"ts":1764446400},` +
+		`{"type":"SomethingNewer","data":{"x":1},"ts":1764446400},` +
+		`{"type":"Incremented","data":null,"ts":1764446400}]}`,
+		`{"state":{"value":1}}`},
+	{`{"op":"apply","aggregate_type":"counter","instance_id":"a","state":{"value":41},"events":[{"type":"Incremented","data":null,"ts":1}]}`,
+		`{"state":{"value":42}}`},
+	{`{"op":"frobnicate"}`,
+		`{"error":"unknown op \"frobnicate\""}`},
+}
+
 // TestCounterExamples runs the same requests through the counter handler
 // written in jq, in sh and in Go (examples/counter) and checks that all
 // three answer the same, byte for byte, and as the protocol says.
@@ -29,40 +65,6 @@ func TestCounterExamples(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	requests := []struct{ req, want string }{
-		{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":0,"state":null,"command":{"type":"Increment"},"context":{"actor":"cli"}}`,
-			`{"events":[{"type":"Incremented","data":null}],"state":{"value":1}}`},
-		{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":1,"state":{"value":1},"command":{"type":"Increment"},"context":{}}`,
-			`{"events":[{"type":"Incremented","data":null}],"state":{"value":2}}`},
-		{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":2,"state":{"value":2},"command":{"type":"Decrement"},"context":{}}`,
-			`{"events":[{"type":"Decremented","data":null}],"state":{"value":1}}`},
-		{`{"op":"handle","aggregate_type":"counter","instance_id":"b","version":0,"state":null,"command":{"type":"Decrement"},"context":{}}`,
-			`{"error":"counter is already zero, cannot decrement"}`},
-		{`{"op":"handle","aggregate_type":"counter","instance_id":"b","version":0,"state":null,"command":{"type":"Reset"},"context":{}}`,
-			`{"error":"nothing to reset"}`},
-		{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":5,"state":{"value":3},"command":{"type":"Reset"},"context":{}}`,
-			`{"events":[{"type":"WasReset","data":{"previous":3}}],"state":{"value":0}}`},
-		{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":5,"state":{"value":3},"command":{"type":"Explode"},"context":{}}`,
-			`{"error":"unknown command \"Explode\""}`},
-		{`{"op":"handle","aggregate_type":"counter","instance_id":"a","version":5,"state":{"value":3},"command":{},"context":{}}`,
-			`{"error":"unknown command \"\""}`},
-		{`{"op":"apply","aggregate_type":"counter","instance_id":"a","state":null,"events":[]}`,
-			`{"state":{"value":0}}`},
-		{`{"op":"apply","aggregate_type":"counter","instance_id":"a","state":null,"events":[` +
-			`{"type":"Incremented","data":null,"ts":1764446400,"id":"1"},` +
-			`{"type":"Incremented","data":null,"ts":1764446400,"id":"2","actor":"alice","meta":{"correlation_id":"c-1"}},` +
-			`{"type":"Incremented","data":null,"ts":1764446400},` +
-			`{"type":"Decremented","data":null,"ts":1764446400},` +
-			`{"type":"WasReset","data":{"previous":2},"ts":1764446400},` +
-			`{"type":"SomethingNewer","data":{"x":1},"ts":1764446400},` +
-			`{"type":"Incremented","data":null,"ts":1764446400}]}`,
-			`{"state":{"value":1}}`},
-		{`{"op":"apply","aggregate_type":"counter","instance_id":"a","state":{"value":41},"events":[{"type":"Incremented","data":null,"ts":1}]}`,
-			`{"state":{"value":42}}`},
-		{`{"op":"frobnicate"}`,
-			`{"error":"unknown op \"frobnicate\""}`},
-	}
-
 	handlers := []struct{ name, command string }{
 		{"jq", "jq --unbuffered -c -f '" + filepath.Join(dir, "counter.jq") + "'"},
 		{"sh", "sh '" + filepath.Join(dir, "counter.sh") + "'"},
@@ -76,7 +78,7 @@ func TestCounterExamples(t *testing.T) {
 			Timeout: 30 * time.Second,
 			Stderr:  testWriter{t},
 		})
-		for _, r := range requests {
+		for _, r := range counterRequests {
 			ans, err := p.Call(context.Background(), []byte(r.req))
 			if err != nil {
 				t.Fatalf("%s: %v", h.name, err)
@@ -84,7 +86,7 @@ func TestCounterExamples(t *testing.T) {
 			answers[i] = append(answers[i], string(ans))
 		}
 	}
-	for j, r := range requests {
+	for j, r := range counterRequests {
 		for i, h := range handlers {
 			if got := answers[i][j]; got != r.want {
 				t.Errorf("%s answered request %d\n  %s\nwith %s\nwant %s", h.name, j+1, r.req, got, r.want)

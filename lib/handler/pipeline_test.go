@@ -383,7 +383,7 @@ func TestPipelineChaos(t *testing.T) {
 	p := newProc(t, Config{Command: `while IFS= read -r l; do
 		case $l in *crash*) exit 3 ;; *bad*) echo oops ;; *slow*) sleep 1 ;; esac
 		printf '%s\n' "$l"
-	done`, Timeout: 200 * time.Millisecond})
+	done`, Timeout: 200 * time.Millisecond, Startup: 100 * time.Millisecond})
 	kinds := []string{"crash", "bad", "slow", "cancel"}
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -422,12 +422,16 @@ func TestTimeoutWhileWriting(t *testing.T) {
 	// A handler that never reads: the request does not fit in the pipe, so
 	// the write itself must time out.
 	checkGoroutines(t)
-	p := newProc(t, Config{Command: `sleep 5`, Timeout: 200 * time.Millisecond})
+	p := newProc(t, Config{Command: `sleep 5`, Timeout: 200 * time.Millisecond, Startup: 100 * time.Millisecond})
 	big := `{"s":"` + strings.Repeat("x", 1<<20) + `"}`
 	start := time.Now()
 	_, err := p.Call(context.Background(), []byte(big))
-	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "did not answer within 200ms") {
-		t.Fatalf("err = %v, want ErrTimeout", err)
+	want := "did not answer its first request within 300ms (100ms to start, 200ms to answer)"
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want ErrTimeout: %s", err, want)
+	}
+	if e, ok := errors.AsType[*Error](err); !ok || e.Hint != HintUnbuffered {
+		t.Fatalf("err = %#v, want the hint about buffered output", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("timed out after %s", d)

@@ -6,7 +6,8 @@ import (
 )
 
 // Pool runs up to size processes of one handler command for concurrent
-// callers. Another process starts only when every one has a call in hand,
+// callers, or, for a command "jq:FILE", up to size runs of the jq program
+// at once in-process. Another process starts only when every one has a call in hand,
 // so a pool that is never busy runs one process, and callers spread over
 // processes before they share one: a handler is often single-threaded.
 // Once size processes run, each call goes to the one with the fewest calls
@@ -18,6 +19,7 @@ type Pool struct {
 	cfg  Config
 	name string
 	size int
+	jq   *jqProgram // set for an in-process jq handler, which has no processes
 
 	mu     sync.Mutex
 	procs  []*Process // in the order they were made, so ties go to the warm ones
@@ -25,8 +27,14 @@ type Pool struct {
 }
 
 // NewPool returns a pool of at most size processes (at least one).
+// A command "jq:FILE" makes an in-process jq handler instead (see JQPrefix),
+// which runs up to size requests at once.
 func NewPool(cfg Config, size int) *Pool {
-	return &Pool{cfg: cfg, name: cfg.name(), size: max(size, 1)}
+	p := &Pool{cfg: cfg, name: cfg.name(), size: max(size, 1)}
+	if file, ok := JQFile(cfg.Command); ok {
+		p.jq = newJQ(cfg, p.name, file, p.size)
+	}
+	return p
 }
 
 // Name returns the handler's name as errors show it.
@@ -37,6 +45,9 @@ func (p *Pool) Name() string { return p.name }
 // none has room, the call waits in the least busy one for room or for ctx
 // to be done. See Process.Call for what it returns.
 func (p *Pool) Call(ctx context.Context, req []byte) ([]byte, error) {
+	if p.jq != nil {
+		return p.jq.call(ctx, req)
+	}
 	proc, err := p.pick()
 	if err != nil {
 		return nil, err
@@ -89,6 +100,9 @@ func (p *Process) depth() int32 {
 // calls in flight get closeGrace to be answered. Later Calls fail with
 // ErrClosed.
 func (p *Pool) Close() error {
+	if p.jq != nil {
+		p.jq.closed.Store(true)
+	}
 	p.mu.Lock()
 	procs := p.procs
 	p.procs, p.closed = nil, true

@@ -86,6 +86,7 @@ type pending struct {
 
 	// Under Process.mu:
 	headSince time.Time // when it became the oldest request in flight
+	first     bool      // it is the first request of its process
 	abandoned bool      // its caller gave up and returned
 	unsent    error     // why its write failed: the handler did not get it whole
 	settled   bool      // the outcome is set
@@ -100,6 +101,8 @@ type pending struct {
 }
 
 // New returns a Process for cfg. Nothing is started until the first Call.
+// cfg.Command is a shell command line: an in-process jq handler ("jq:FILE")
+// is a Pool's (NewPool).
 func New(cfg Config) *Process {
 	return &Process{cfg: cfg, name: cfg.name(), wlock: make(chan struct{}, 1)}
 }
@@ -134,10 +137,10 @@ func (p *Process) call(ctx context.Context, req []byte) ([]byte, error) {
 	closed := p.closed
 	p.mu.Unlock()
 	if closed {
-		return nil, p.closedError("was already closed")
+		return nil, closedError(p.name, "was already closed")
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, p.notCalled(err)
+		return nil, notCalled(p.name, err)
 	}
 	if bytes.IndexByte(req, '\n') >= 0 {
 		// It would be two requests to the handler and shift every answer.
@@ -180,7 +183,7 @@ func (p *Process) send(ctx context.Context, c *pending, req []byte) (*running, e
 		p.wlock <- struct{}{}
 		p.flushLocked(ctx)
 		<-p.wlock
-		return nil, p.notCalled(ctx.Err())
+		return nil, notCalled(p.name, ctx.Err())
 	}
 	defer func() {
 		if p.waiting.Load() == 0 || len(p.wbuf) >= coalesceMax {
@@ -238,7 +241,7 @@ func (p *Process) place(ctx context.Context, c *pending) (rp *running, due time.
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
-			return nil, due, p.closedError("was already closed")
+			return nil, due, closedError(p.name, "was already closed")
 		}
 		rp = p.proc
 		if rp == nil {
@@ -289,7 +292,7 @@ func (p *Process) place(ctx context.Context, c *pending) (rp *running, due time.
 			}
 			p.mu.Unlock()
 		case <-ctx.Done():
-			return nil, due, p.notCalled(ctx.Err())
+			return nil, due, notCalled(p.name, ctx.Err())
 		}
 	}
 }
@@ -380,7 +383,7 @@ func (p *Process) await(ctx context.Context, rp *running, c *pending) error {
 			// Cancelled while it read, or while it waited.
 			p.abandonLocked(rp, c)
 			p.mu.Unlock()
-			return p.cancelled(ctx.Err())
+			return cancelled(p.name, ctx.Err())
 		case !rp.reading && rp.fifo.front() == c:
 			rp.reading = true
 			p.mu.Unlock()

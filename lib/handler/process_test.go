@@ -366,3 +366,25 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Close took %s", d)
 	}
 }
+
+func TestStartupIsNotTheAnswer(t *testing.T) {
+	// The handler takes longer to start than a request may take, then
+	// answers at once: its first request gets the start-up allowance on
+	// top of the timeout, its later ones only the timeout.
+	p := newProc(t, Config{
+		Command: `sleep 0.5; while IFS= read -r l; do
+			case $l in *slow*) sleep 5 ;; esac
+			echo '{}'
+		done`,
+		Timeout: 200 * time.Millisecond,
+		Startup: 2 * time.Second,
+	})
+	mustCall(t, p, `{}`)
+	mustCall(t, p, `{}`)
+	_, err := p.Call(context.Background(), []byte(`{"slow":1}`))
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "did not answer within 200ms") {
+		t.Fatalf("err = %v, want a plain ErrTimeout", err)
+	}
+	// The next process starts slowly too, and its first request is let be.
+	mustCall(t, p, `{}`)
+}

@@ -234,9 +234,11 @@ func (p *Process) closeLocked(rp *running) {
 var errUnsent = errors.New("request not written")
 
 // headLocked makes c the oldest request in flight: its answer is due
-// within Config.Timeout from now, or by its context's deadline.
+// within Config.Timeout from now, plus the start-up allowance if it is the
+// process's first, or by its context's deadline.
 func (p *Process) headLocked(rp *running, c *pending) {
 	c.headSince = time.Now()
+	c.first = rp.answered == 0
 	if rp.aborted == nil {
 		_ = rp.stdout.SetReadDeadline(p.dueLocked(c))
 	}
@@ -252,6 +254,9 @@ func (p *Process) dueLocked(c *pending) (due time.Time) {
 func (p *Process) dueFromLocked(c *pending) (due time.Time, fromCtx bool) {
 	if p.cfg.Timeout > 0 {
 		due = c.headSince.Add(p.cfg.Timeout)
+		if c.first {
+			due = due.Add(p.cfg.startup())
+		}
 	}
 	// Once its caller has gone, only the timeout keeps a stuck handler in
 	// check: the context no longer matters.
@@ -299,10 +304,10 @@ func (p *Process) finish(rp *running, err error, out []byte) {
 	answeredBefore := rp.answered > 0
 	switch {
 	case errors.Is(err, errAbortClose):
-		head.settle(nil, p.closedError("was closed before it answered"), false)
+		head.settle(nil, closedError(p.name, "was closed before it answered"), false)
 	case errors.Is(err, errAbortCancel):
 		// Its caller has gone; the others are re-sent below.
-		head.settle(nil, p.cancelled(context.Canceled), false)
+		head.settle(nil, cancelled(p.name, context.Canceled), false)
 	case exited && answeredBefore && !head.resent && len(out) == 0:
 		// The request met a handler that was exiting after its last
 		// answer: the new process gets it once.
@@ -312,14 +317,14 @@ func (p *Process) finish(rp *running, err error, out []byte) {
 		head.settle(nil, p.exitFailure(rp, answeredBefore, out), false)
 	default:
 		_, fromCtx := p.dueFromLocked(head)
-		head.settle(nil, p.failure(err, out, fromCtx), false)
+		head.settle(nil, p.failure(err, out, fromCtx, head.first), false)
 	}
 	rp.fifo.pop()
 	for rp.fifo.n > 0 {
 		c := rp.fifo.pop()
 		switch {
 		case errors.Is(err, errAbortClose):
-			c.settle(nil, p.closedError("was closed before it answered"), false)
+			c.settle(nil, closedError(p.name, "was closed before it answered"), false)
 		case c.resent:
 			c.settle(nil, &Error{Handler: p.name, Reason: "was restarted twice before it answered the request", Err: ErrExited}, false)
 		default:

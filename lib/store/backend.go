@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -104,7 +105,10 @@ type Writer interface {
 	Lock(ctx context.Context, timeout time.Duration) (unlock func() error, err error)
 	// Append writes lines (each ending in a newline) at the end of the log,
 	// which ends at offset end; on failure nothing of them stays. The lock
-	// must be held.
+	// must be held. A backend whose lock does not reach other machines
+	// (JetStream) checks instead that the log still ends at end, and fails
+	// with an error wrapping ErrConflict when another writer appended
+	// first: the caller then reads the log again and decides again.
 	Append(lines []byte, end int64) error
 	// Truncate cuts the log to offset end: a torn tail's repair. The lock
 	// must be held.
@@ -126,4 +130,29 @@ type Watcher interface {
 type Change struct {
 	Stream record.StreamID
 	All    bool
+}
+
+// ErrConflict is what Writer.Append fails with when the log no longer ends
+// where the writer read it: another writer, on another machine, appended
+// first. Nothing was appended; reading the log again and deciding again
+// is the remedy (optimistic concurrency).
+var ErrConflict = errors.New("stream changed since it was read")
+
+// ErrUnavailable marks an error of a store that cannot be reached now (a
+// server down, a cluster electing a leader): trying again later may
+// succeed, and what was acknowledged before stays.
+var ErrUnavailable = errors.New("store unavailable")
+
+// Ordered is a Store that keeps one order across all its streams, the
+// order their lines were appended in (JetStream's stream sequence). The
+// file backend keeps none: its streams are files of their own.
+type Ordered interface {
+	Store
+	// ReadOrdered calls fn for each complete line of the selected streams
+	// in the order they were appended, from the first, each with its
+	// stream and the SPEC positions it has in its own log. It calls
+	// caughtUp whenever every line stored so far was passed to fn; without
+	// follow it then returns, with follow it waits for more until ctx is
+	// done. It stops with the first error of fn or caughtUp.
+	ReadOrdered(ctx context.Context, sel Selection, follow bool, fn func(record.StreamID, eventlog.Entry) error, caughtUp func() error) error
 }

@@ -20,6 +20,9 @@ var errStopped = errors.New("store notifications stopped")
 // backend), or looks every Poll. Follow returns only with an error:
 // ctx.Err() after a stop, fn's error, or the OnCorrupt/OnRewritten error.
 func (s *Source) Follow(ctx context.Context, cursors map[string]record.Cursor, fn func(Batch) error) error {
+	if s.Order == ByStore {
+		return s.readOrdered(ctx, cursors, true, fn)
+	}
 	r := s.newReader(ctx, fn)
 	r.durable = true
 	// The watch is set up before the streams are listed, so nothing

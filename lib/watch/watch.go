@@ -41,6 +41,9 @@ type Source struct {
 	Store   store.Store
 	Types   []string
 	Streams []record.StreamID
+	// Order is how records of different streams are ordered: ByStream
+	// (the default), or ByStore for a store.Ordered.
+	Order Order
 
 	MaxBatch      int // records per batch; 0: DefaultMaxBatch
 	MaxBatchBytes int // event bytes per batch (a longer line is a batch of its own); 0: DefaultMaxBatchBytes
@@ -111,6 +114,9 @@ func (s *Source) log() *slog.Logger {
 // read but not yet delivered are then dropped: the consumer's cursors
 // still say where to resume).
 func (s *Source) CatchUp(ctx context.Context, cursors map[string]record.Cursor, fn func(Batch) error) error {
+	if s.Order == ByStore {
+		return s.readOrdered(ctx, cursors, false, fn)
+	}
 	r := s.newReader(ctx, fn)
 	ids, tails, err := r.start(cursors)
 	if err != nil {

@@ -47,7 +47,7 @@ counter_story() {
 	assert_no_stream counter gamma # rejected only: nothing created
 	# registered once each (in the order they were created, which for
 	# instances run in parallel need not be the input's)
-	run sh -c 'jq -c "[.type, .id]" "$1" | sort' - "$ROOT/meta/streams.jsonl"
+	run sh -c 'jq -c "[.type, .id]" "$1" | sort' - "$(streams_root)/meta/streams.jsonl"
 	assert_output - <<-'EOF'
 		["counter","alpha"]
 		["counter","beta"]
@@ -143,7 +143,9 @@ check_state_after_story() {
 	[[ $(jq -r .offset <<<"$rec") -eq $(wc -c <"$log") ]]
 	[[ $(jq -r .hash <<<"$rec") == "$(sed -n 4p "$log" | xxh64)" ]]
 	[[ $(jq -c .event <<<"$rec") == "$(sed -n 4p "$log")" ]]
-	# and the snapshot left behind covers exactly that
+	# and the snapshot left behind covers exactly that (a file; on NATS it
+	# is in the snapshot bucket)
+	on_nats && return 0
 	run jq -c '[.state, .offset, .hash]' "$(snapshot_file counter alpha)"
 	assert_output "[{\"value\":0},$(wc -c <"$log"),\"$(sed -n 4p "$log" | xxh64)\"]"
 }
@@ -216,6 +218,7 @@ check_state_after_story() {
 }
 
 @test "a second run continues where the first stopped" {
+	skip_on_nats "removes a snapshot file"
 	COUNTER=$COUNTER_GO
 	inc alpha 3
 	run --separate-stderr exec_counter < <(envelope alpha Increment)
@@ -256,7 +259,7 @@ check_state_after_story() {
 		{"aggregate_type":"other","instance_id":"b"}
 	EOF
 	# each stream registered once
-	run sh -c 'jq -r ".type + \"/\" + .id" "$1" | sort' - "$ROOT/meta/streams.jsonl"
+	run sh -c 'jq -r ".type + \"/\" + .id" "$1" | sort' - "$(streams_root)/meta/streams.jsonl"
 	assert_output - <<-'EOF'
 		counter/alpha
 		counter/mid
@@ -282,6 +285,7 @@ check_state_after_story() {
 }
 
 @test "root: --root, else FOLD_ROOT, else ./fold-data" {
+	skip_on_nats "streams are not in the root"
 	COUNTER=$COUNTER_GO
 	inc a
 	[[ -f $ROOT/streams/counter/a/app.jsonl ]]
@@ -372,6 +376,7 @@ check_state_after_story() {
 }
 
 @test "a stream missing from the registry is still listed, read and continued" {
+	skip_on_nats "writes a stream's files"
 	COUNTER=$COUNTER_GO
 	inc a 2
 	mkdir -p "$ROOT/streams/counter/orphan"

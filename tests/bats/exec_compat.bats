@@ -6,6 +6,7 @@ load helpers
 
 setup() {
 	fold_setup
+	skip_on_nats "reads and writes the eventfold-es root's files"
 	copy_eventfold_root "$ROOT"
 	COUNTER=$COUNTER_GO
 }

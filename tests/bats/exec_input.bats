@@ -7,8 +7,10 @@ load helpers
 
 # streams_on_disk: TYPE/ID of every stream directory under $ROOT, sorted.
 streams_on_disk() {
-	[[ -d $ROOT/streams ]] || return 0
-	(cd "$ROOT/streams" && find . -mindepth 2 -maxdepth 2 | sed 's|^\./||' | sort)
+	local r
+	r=$(streams_root) || return 1
+	[[ -d $r/streams ]] || return 0
+	(cd "$r/streams" && find . -mindepth 2 -maxdepth 2 | sed 's|^\./||' | sort)
 }
 
 # bad_input: a file of good and bad envelopes; the good ones are lines 1, 9
@@ -68,7 +70,7 @@ bad_input() {
 	run streams_on_disk
 	assert_output 'counter/b1'
 	[[ $(check_log counter b1) -eq 3 ]]
-	[[ $(wc -l <"$ROOT/meta/streams.jsonl") -eq 1 ]]
+	[[ $(wc -l <"$(streams_root)/meta/streams.jsonl") -eq 1 ]]
 	[[ ! -e x && ! -e $ROOT/x && ! -e $ROOT/streams/x && ! -e $ROOT/t ]]
 	[[ -z $(find "$BATS_TEST_TMPDIR" -name '*b' -o -name nope -o -name t | grep -v '/in.jsonl$') ]]
 }
@@ -236,21 +238,16 @@ bad_input() {
 	[[ $(jq -r .version <<<"$output") -eq 1 ]]
 }
 
-@test "a handler that does not exist fails each line, creating nothing" {
+@test "a handler that does not exist is fatal once, before any input is read, creating nothing" {
 	COUNTER=$BATS_TEST_TMPDIR/no-such-handler
 	{
 		envelope a Increment
 		envelope b Increment
 	} >in.jsonl
 	run --separate-stderr exec_counter --errors json <in.jsonl
-	assert_failure 1
+	assert_failure 3
 	assert_output ''
-	run sh -c 'grep "^{" | jq -c "[.line, .kind]"' <<<"$stderr"
-	assert_output - <<-'EOF'
-		[1,"handler_failed"]
-		[2,"handler_failed"]
-	EOF
-	assert_stderr --partial 'no-such-handler'
+	assert_stderr_line "fold-exec: error: handler \"$COUNTER\" cannot start: command not found"
 	assert_no_stream counter a
 	assert_no_stream counter b
 }
@@ -371,6 +368,7 @@ bad_input() {
 }
 
 @test "--inject of records replicates a root byte for byte, idempotently" {
+	skip_on_nats "copies between roots; copy.bats copies to and from NATS"
 	COUNTER=$COUNTER_GO
 	{
 		envelopes a Increment 3
@@ -504,6 +502,7 @@ bad_input() {
 }
 
 @test "lock_timeout: an instance locked elsewhere exits 75, nothing appended" {
+	skip_on_nats "the writer lock is per process on NATS: conflicts stand in for it across processes"
 	COUNTER=$COUNTER_GO
 	inc l 1
 	local log
@@ -526,6 +525,7 @@ bad_input() {
 }
 
 @test "an unusable root is fatal: exit 3" {
+	skip_on_nats "streams are not in the root"
 	COUNTER=$COUNTER_GO
 	touch "$ROOT"
 	run --separate-stderr exec_counter < <(envelopes a Increment 3)

@@ -64,7 +64,8 @@ COUNTER_SH="sh $(sq "$REPO/examples/counter/counter.sh")"
 COUNTER_GO=$(sq "$BIN/counter-go")
 COUNTER=${COUNTER:-$COUNTER_JQ}
 
-# fold_setup_file checks that the programs were built and builds FOLDCHECK.
+# fold_setup_file checks that the programs were built and builds FOLDCHECK;
+# with FOLD_TEST_STORE=nats it starts the file's nats-server.
 fold_setup_file() {
 	local p
 	for p in fold-exec counter-go; do
@@ -73,7 +74,104 @@ fold_setup_file() {
 			return 1
 		}
 	done
-	build_foldcheck
+	build_foldcheck || return 1
+	if on_nats; then
+		nats_start "$BATS_FILE_TMPDIR/nats" || return 1
+	fi
+}
+
+# fold_teardown_file stops what fold_setup_file started.
+fold_teardown_file() { nats_stop; }
+
+# --- NATS JetStream -----------------------------------------------------------
+#
+# FOLD_TEST_STORE=nats runs the suites on NATS JetStream (make bats-nats):
+# each file gets a nats-server of its own (NATS_URL), each test a store of
+# its own on it, named in FOLD_STORE, so every program uses it and $ROOT
+# keeps only consumers' state. A test that looks at the files of streams
+# under $ROOT/streams calls skip_on_nats first: the subset that runs is
+# everything else.
+
+on_nats() { [[ ${FOLD_TEST_STORE:-} == nats ]]; }
+
+# skip_on_nats [WHY]: skip this test on JetStream.
+skip_on_nats() {
+	if on_nats; then skip "on NATS: ${1:-reads the files under \$ROOT/streams}"; fi
+}
+
+# nats_server: the nats-server binary ($NATS_SERVER, .cache/bin, PATH).
+nats_server() {
+	if [[ -n ${NATS_SERVER:-} ]]; then
+		echo "$NATS_SERVER"
+	elif [[ -x $REPO/.cache/bin/nats-server ]]; then
+		echo "$REPO/.cache/bin/nats-server"
+	else
+		command -v nats-server
+	fi
+}
+
+# nats_start DIR [PORT [ARGS]]: a nats-server with JetStream on PORT (a
+# free 127.0.0.1 port if not given or -1), its storage and log in DIR;
+# sets NATS_PID and NATS_URL once it answers.
+nats_start() {
+	local dir=$1 port=${2:--1} bin ports i
+	shift $(($# < 2 ? $# : 2))
+	bin=$(nats_server) || {
+		echo "# no nats-server: run make nats-server" >&3
+		return 1
+	}
+	mkdir -p "$dir"
+	rm -f "$dir"/*.ports
+	"$bin" -a 127.0.0.1 -p "$port" -js -sd "$dir/sd" --ports_file_dir "$dir" -l "$dir/log" "$@" </dev/null 3>&- &
+	NATS_PID=$!
+	for ((i = 0; i < 500; i++)); do
+		ports=$(cat "$dir"/*.ports 2>/dev/null) && [[ -n $ports ]] && break
+		sleep 0.02
+	done
+	NATS_URL=$(jq -r '.nats[0]' <<<"$ports") || return 1
+	export NATS_URL NATS_PID
+	# Ready when JetStream answers: listing the streams of a store does.
+	for ((i = 0; i < 500; i++)); do
+		fold-exec streams --store "$NATS_URL/ready" >/dev/null 2>&1 && return 0
+		sleep 0.02
+	done
+	echo "# nats-server at $NATS_URL did not get ready: $dir/log" >&3
+	return 1
+}
+
+# nats_setup_file: for a file whose tests always need a nats-server: starts
+# the file's own unless FOLD_TEST_STORE=nats did. Without a binary its
+# tests skip (nats_setup says so), unless FOLD_REQUIRE_NATS=1.
+nats_setup_file() {
+	fold_setup_file || return 1
+	on_nats && return 0
+	if [[ -z $(nats_server) ]]; then
+		if [[ ${FOLD_REQUIRE_NATS:-} == 1 ]]; then
+			echo "# no nats-server (FOLD_REQUIRE_NATS=1): run make nats-server" >&3
+			return 1
+		fi
+		return 0
+	fi
+	nats_start "$BATS_FILE_TMPDIR/nats"
+}
+
+# nats_setup: fold_setup for such a file's tests; FOLD_STORE is unset, each
+# command names its store, NATS (a fresh one on the file's server).
+nats_setup() {
+	fold_setup
+	[[ -n ${NATS_URL:-} ]] || skip "no nats-server: run make nats-server"
+	unset FOLD_STORE
+	NATS=$NATS_URL/s$BATS_TEST_NUMBER
+}
+
+# nats_stop: stop the file's nats-server.
+nats_stop() {
+	if [[ -n ${NATS_PID:-} ]]; then
+		kill "$NATS_PID" 2>/dev/null
+		wait "$NATS_PID" 2>/dev/null
+		NATS_PID=
+	fi
+	return 0
 }
 
 # build_foldcheck builds handlers/foldcheck.go once per bats run.
@@ -83,11 +181,15 @@ build_foldcheck() {
 		mv -f "$FOLDCHECK.$$" "$FOLDCHECK"
 }
 
-# fold_setup gives the test a fresh root and a clean environment.
+# fold_setup gives the test a fresh root (and on NATS a fresh store) and a
+# clean environment.
 fold_setup() {
 	ROOT=$BATS_TEST_TMPDIR/root
 	export FOLD_ROOT=$ROOT
-	unset FOLD_DEBUG
+	unset FOLD_DEBUG FOLD_STORE
+	if on_nats; then
+		export FOLD_STORE=$NATS_URL/t$BATS_TEST_NUMBER
+	fi
 	TRACKED=()
 	COUNTER=${COUNTER:-$COUNTER_JQ}
 	cd "$BATS_TEST_TMPDIR" || return 1
@@ -105,6 +207,7 @@ fold_teardown() {
 }
 
 setup_file() { fold_setup_file; }
+teardown_file() { fold_teardown_file; }
 setup() { fold_setup; }
 teardown() { fold_teardown; }
 
@@ -156,9 +259,31 @@ value_of() { state_of "$1" | jq -r '.state.value'; }
 
 # --- the root on disk -------------------------------------------------------
 
-stream_dir() { printf '%s/streams/%s/%s\n' "$ROOT" "$1" "$2"; }
+# stream_dir and log_file name the files of a stream. On NATS they are
+# those of a fresh copy of the store (streams_root), to read: a test that
+# writes them calls skip_on_nats.
+stream_dir() {
+	local r=$ROOT
+	if on_nats; then r=$(streams_root) || return 1; fi
+	printf '%s/streams/%s/%s\n' "$r" "$1" "$2"
+}
 log_file() { printf '%s/app.jsonl\n' "$(stream_dir "$1" "$2")"; }
 snapshot_file() { printf '%s/views/state.snapshot.json\n' "$(stream_dir "$1" "$2")"; }
+
+# streams_root: a root whose streams/ holds the test's streams, to read:
+# $ROOT on files; on NATS a copy of the store made as a user would, with
+# fold-watch | fold-exec --inject, which copies event lines byte for byte
+# (the copy tests in exec_input.bats check it both ways).
+streams_root() {
+	if ! on_nats; then
+		echo "$ROOT"
+		return
+	fi
+	local dir=$BATS_TEST_TMPDIR/copy
+	rm -rf "$dir"
+	fold-watch | FOLD_STORE='' fold-exec --inject --root "$dir" >/dev/null || return 1
+	echo "$dir"
+}
 
 # log_lines TYPE ID: how many complete lines the stream's log holds (0 if
 # there is no log).
@@ -176,11 +301,11 @@ xxh64() { build_foldcheck && "$FOLDCHECK" hash; }
 
 # check_records [FILE]: every event record in FILE (default stdin) is on disk
 # under $ROOT at its version, byte for byte, with the right offset and hash.
-check_records() { build_foldcheck && "$FOLDCHECK" records "$ROOT" <"${1:-/dev/stdin}"; }
+check_records() { build_foldcheck && "$FOLDCHECK" records "$(streams_root)" <"${1:-/dev/stdin}"; }
 
 # check_log TYPE ID: the log is complete JSON lines with type, data and ts and
 # no duplicate ids; prints its line count.
-check_log() { build_foldcheck && "$FOLDCHECK" log "$ROOT" "$1" "$2"; }
+check_log() { build_foldcheck && "$FOLDCHECK" log "$(streams_root)" "$1" "$2"; }
 
 # copy_eventfold_root DIR: a writable copy of the eventfold-es fixture root.
 copy_eventfold_root() {

@@ -270,12 +270,15 @@ two_orders() {
 	assert_success
 	assert_output "$(cat "$LETTERS")"
 
-	# a retry that fails again keeps the letter, with the new reason
-	run --separate-stderr fold-pm retry --name fulfil --handler shipping='exit 3'
+	# a retry that fails again keeps the letter, with the new reason (the
+	# handler answers the start's probe, an apply, and dies on a command)
+	local dies='while IFS= read -r l; do case $l in *\"op\":\"apply\"*) echo "{}" ;; *) exit 3 ;; esac; done'
+	run --separate-stderr fold-pm retry --name fulfil --handler shipping="$dies"
 	assert_failure 1
-	assert_stderr_line -n 0 -p 'fold-pm: error: dead letter on line 1: handler "exit 3" exited'
+	assert_stderr_line -n 0 -p 'fold-pm: error: dead letter on line 1: handler "while'
+	assert_stderr_line -n 0 -p 'exited without answering (exit status 3)'
 	run jq -r .error "$LETTERS"
-	assert_output -p 'handler "exit 3" exited'
+	assert_output -p 'exited without answering (exit status 3)'
 
 	run --separate-stderr fold-pm retry --name fulfil --handler shipping="$SHIPPING_SH"
 	assert_success

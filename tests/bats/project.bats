@@ -38,6 +38,7 @@ story() {
 }
 
 @test "--rebuild over the eventfold-es root arrives at its checkpoint's state and cursors" {
+	skip_on_nats "reads the eventfold-es root's files"
 	copy_eventfold_root root
 	jq -S . "$(checkpoint_file)" >want.json
 	run --separate-stderr project --rebuild
@@ -51,6 +52,7 @@ story() {
 }
 
 @test "catching up from the eventfold-es checkpoint reads only what fold appended" {
+	skip_on_nats "reads the eventfold-es root's files"
 	copy_eventfold_root root
 	inc gamma 1
 	run --separate-stderr project
@@ -187,6 +189,7 @@ story() {
 }
 
 @test "a rewritten stream is reported and the projection rebuilt" {
+	skip_on_nats "writes a stream's files"
 	story
 	project >/dev/null
 	# alpha loses its Reset (a restore from an older backup, say)
@@ -203,15 +206,16 @@ story() {
 	project >/dev/null
 	jq -S . "$(checkpoint_file)" >before.json
 	inc a 1
-	run --separate-stderr fold-project --name total-counter --subscribe counter --handler 'exit 3'
+	# it answers the start's probe (no records), and dies on any batch
+	local dies='while IFS= read -r l; do case $l in *\"records\":\[\]*) echo "{}" ;; *) exit 3 ;; esac; done'
+	run --separate-stderr fold-project --name total-counter --subscribe counter --handler "$dies"
 	assert_failure 1
-	assert_stderr_line -e '^fold-project: error: projection "total-counter": batch of 1 records from "counter/a" version 3 not applied: .*handler "exit 3" exited'
+	assert_stderr_line -e '^fold-project: error: projection "total-counter": batch of 1 records from "counter/a" version 3 not applied: .*handler ".*" exited without answering \(exit status 3\)'
 	assert_stderr_line -n 0 -p 'fold-project: warning: projection "total-counter": the handler changed since the last run (the command was'
-
 	run diff <(jq -S . "$(checkpoint_file)") before.json
 	assert_success
 	# a rebuild that fails on its first batch leaves the old checkpoint too
-	run --separate-stderr fold-project --name total-counter --subscribe counter --handler 'exit 3' --rebuild
+	run --separate-stderr fold-project --name total-counter --subscribe counter --handler "$dies" --rebuild
 	assert_failure 1
 	run diff <(jq -S . "$(checkpoint_file)") before.json
 	assert_success
@@ -220,6 +224,7 @@ story() {
 }
 
 @test "a root that does not exist: the initial state, nothing created, and a warning" {
+	skip_on_nats "about a root directory as the store"
 	run --separate-stderr project
 	assert_success
 	assert_output '{"total_increments":0,"total_decrements":0,"total_resets":0}'

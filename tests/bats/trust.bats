@@ -33,6 +33,7 @@ put_snapshot() {
 }
 
 @test "snapshot: offset 0 with a bogus hash and version is not trusted" {
+	skip_on_nats "reads or writes the files under $ROOT/streams, or tests --sync on files"
 	inc a 3
 	put_snapshot counter a '{"state":{"value":99},"offset":0,"hash":"x","version":99}'
 	run --separate-stderr state_of a
@@ -50,6 +51,7 @@ put_snapshot() {
 }
 
 @test "snapshot: right offset and hash but a wrong version is not trusted" {
+	skip_on_nats "reads or writes the files under $ROOT/streams, or tests --sync on files"
 	inc a 3
 	local log size hash
 	log=$(log_file counter a)
@@ -68,6 +70,7 @@ put_snapshot() {
 }
 
 @test "snapshot: a negative offset is ignored and rebuilt, not fatal" {
+	skip_on_nats "reads or writes the files under $ROOT/streams, or tests --sync on files"
 	inc a 3
 	put_snapshot counter a '{"state":{"value":99},"offset":-5,"hash":"0000000000000000","version":1}'
 	run --separate-stderr state_of a
@@ -84,6 +87,7 @@ put_snapshot() {
 # --- invalid UTF-8 in ids -------------------------------------------------------
 
 @test "utf-8: an id that is not UTF-8 is invalid_input; no stream is created" {
+	skip_on_nats "reads or writes the files under $ROOT/streams, or tests --sync on files"
 	printf '{"aggregate_type":"counter","instance_id":"a\xffb","command":{"type":"Increment"}}\n' >in.jsonl
 	envelope ok Increment >>in.jsonl
 	printf '{"aggregate_type":"counter","instance_id":"a\\ud800b","command":{"type":"Increment"}}\n' >>in.jsonl
@@ -147,6 +151,7 @@ put_snapshot() {
 }
 
 @test "a relayed event's line is byte-identical to its source, U+2028 and U+2029 included" {
+	skip_on_nats "reads or writes the files under $ROOT/streams, or tests --sync on files"
 	local ls=$'\u2028' ps=$'\u2029'
 	# the source: lines as eventfold-es (serde_json) writes them, with the
 	# two separators raw in type, id and actor, and other escapes
@@ -317,6 +322,7 @@ big() { printf '{"aggregate_type":"big","instance_id":"%s","command":{"type":"Bi
 # --- --sync each: prompt records, fair turns ------------------------------------------
 
 @test "--sync each: a command's record goes out once its own sync is done, not after its batch" {
+	skip_on_nats "reads or writes the files under $ROOT/streams, or tests --sync on files"
 	# A handler whose WaitFor command waits until a file exists; the
 	# reader of fold-exec's output makes the file when it sees the record
 	# of the command before: both are in one batch, so only a writer that
@@ -356,6 +362,7 @@ big() { printf '{"aggregate_type":"big","instance_id":"%s","command":{"type":"Bi
 }
 
 @test "--sync each: 8 writers of one instance take turns: no lock_timeout under the default --lock-timeout" {
+	skip_on_nats "reads or writes the files under $ROOT/streams, or tests --sync on files"
 	# Each command takes its handler 10 ms, so each writer's queue is
 	# 1.5 s of work and the eight queues together more than the 10 s a
 	# writer waits for the lock: a writer that kept the lock for its

@@ -17,6 +17,7 @@
 # 0 extra after commit", and exits 1 if anything was lost or applied twice.
 # The fold programs and saga-go are taken from PATH (make build; PATH=bin:$PATH).
 set -euo pipefail
+unset FOLD_STORE # its trials make roots of their own
 
 trials=${1:-200}
 only=${ONLY:-watch,saga} # which properties to try

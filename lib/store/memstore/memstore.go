@@ -45,7 +45,7 @@ func New(name string) *Store {
 type stream struct {
 	id   record.StreamID
 	name string
-	lock chan struct{} // holds a value while a writer has the lock
+	lock store.LocalLock
 
 	mu sync.Mutex
 	// data only grows in place: a truncation copies, so a slice a reader
@@ -123,12 +123,12 @@ func (s *Store) OpenWriter(id record.StreamID, create bool) (store.Writer, bool,
 		if err != nil {
 			return nil, false, err
 		}
-		return &writer{memLog: memLog{st: st}, s: s}, false, nil
+		return &writer{memLog: memLog{st: st}, s: s, hold: store.LockHold{L: st.lock}}, false, nil
 	}
 	s.mu.Lock()
 	st, created := s.streams[id], false
 	if st == nil {
-		st, created = &stream{id: id, name: s.Location() + "/" + id.String(), lock: make(chan struct{}, 1)}, true
+		st, created = &stream{id: id, name: s.Location() + "/" + id.String(), lock: store.NewLocalLock()}, true
 		s.streams[id] = st
 		s.order = append(s.order, id)
 	}
@@ -136,7 +136,7 @@ func (s *Store) OpenWriter(id record.StreamID, create bool) (store.Writer, bool,
 	if created {
 		s.notify(id)
 	}
-	return &writer{memLog: memLog{st: st}, s: s}, created, nil
+	return &writer{memLog: memLog{st: st}, s: s, hold: store.LockHold{L: st.lock}}, created, nil
 }
 
 // SyncWriters does nothing: what is appended is as durable as it gets.
@@ -229,38 +229,12 @@ func (l *memLog) Close() error { return nil }
 // writer is a stream opened for appending.
 type writer struct {
 	memLog
-	s *Store
-
-	mu   sync.Mutex
-	held bool // this writer holds the stream's lock
+	s    *Store
+	hold store.LockHold
 }
 
 func (w *writer) Lock(ctx context.Context, timeout time.Duration) (func() error, error) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case w.st.lock <- struct{}{}:
-	case <-t.C:
-		return nil, fmt.Errorf("%s: held by another writer for %s: %w", w.st.name, timeout, eventlog.ErrLockTimeout)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	w.mu.Lock()
-	w.held = true
-	w.mu.Unlock()
-	return w.unlock, nil
-}
-
-// unlock releases the lock if this writer still holds it: closing the
-// writer releases it too.
-func (w *writer) unlock() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.held {
-		w.held = false
-		<-w.st.lock
-	}
-	return nil
+	return w.hold.Lock(ctx, timeout, w.st.name)
 }
 
 func (w *writer) Append(lines []byte, _ int64) error {
@@ -282,15 +256,19 @@ func (w *writer) Truncate(end int64) error {
 
 func (w *writer) Sync() error { return nil }
 
-func (w *writer) Close() error { return w.unlock() }
+func (w *writer) Close() error { return w.hold.Unlock() }
 
 // Watch reports appends and new streams among sel from now on.
 func (s *Store) Watch(sel store.Selection, _ *slog.Logger) (store.Watcher, error) {
-	w := &watcher{s: s, sel: sel, out: make(chan store.Change), wake: make(chan struct{}, 1), done: make(chan struct{})}
+	w := &watcher{sel: sel}
+	w.ChangeQueue = store.NewChangeQueue(func() {
+		s.mu.Lock()
+		delete(s.watchers, w)
+		s.mu.Unlock()
+	})
 	s.mu.Lock()
 	s.watchers[w] = true
 	s.mu.Unlock()
-	go w.run()
 	return w, nil
 }
 
@@ -300,73 +278,13 @@ func (s *Store) notify(id record.StreamID) {
 	defer s.mu.Unlock()
 	for w := range s.watchers {
 		if w.sel.Wants(id) {
-			w.queue(store.Change{Stream: id})
+			w.Queue(store.Change{Stream: id})
 		}
 	}
 }
 
-// maxQueued is how many changes a watcher keeps for a slow reader before
-// it gives them up for one Change with All set.
-const maxQueued = 4096
-
-// watcher hands queued changes to its reader from its own goroutine, so
-// a writer never waits for a reader.
+// watcher is a selection's queue of changes.
 type watcher struct {
-	s    *Store
-	sel  store.Selection
-	out  chan store.Change
-	wake chan struct{}
-	done chan struct{}
-	once sync.Once
-
-	mu      sync.Mutex
-	pending []store.Change
-}
-
-func (w *watcher) queue(c store.Change) {
-	w.mu.Lock()
-	if len(w.pending) >= maxQueued {
-		w.pending = append(w.pending[:0], store.Change{All: true})
-	} else {
-		w.pending = append(w.pending, c)
-	}
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (w *watcher) run() {
-	defer close(w.out)
-	for {
-		select {
-		case <-w.wake:
-		case <-w.done:
-			return
-		}
-		w.mu.Lock()
-		batch := w.pending
-		w.pending = nil
-		w.mu.Unlock()
-		for _, c := range batch {
-			select {
-			case w.out <- c:
-			case <-w.done:
-				return
-			}
-		}
-	}
-}
-
-func (w *watcher) Changes() <-chan store.Change { return w.out }
-
-func (w *watcher) Close() error {
-	w.once.Do(func() {
-		w.s.mu.Lock()
-		delete(w.s.watchers, w)
-		w.s.mu.Unlock()
-		close(w.done)
-	})
-	return nil
+	*store.ChangeQueue
+	sel store.Selection
 }

@@ -1,0 +1,74 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/fold-es/fold/lib/store"
+)
+
+// maxConflictRetries bounds how often one batch is decided again because
+// another writer appended first. Each conflict means that writer made
+// progress, so a batch that loses this often is under heavy contention:
+// its commands fail as conflicts (retryable, exit 75).
+const maxConflictRetries = 8
+
+// retryConflictsLocked follows a pass that decided and appended outs:
+// whenever the store said another writer appended first
+// (store.ErrConflict, from a backend whose lock does not reach other
+// machines: JetStream), it reads the log again and runs pass on the
+// outcomes not appended yet, which were decided on a state that is no
+// longer the log's. Nothing is ever appended on a stale state: the store
+// refused it. The writer lock must be held.
+func (s *stream) retryConflictsLocked(ctx context.Context, outs []outcome, pass func([]outcome)) {
+	for attempt := 1; ; attempt++ {
+		k := redoFrom(outs)
+		if k < 0 {
+			return
+		}
+		rest := outs[k:]
+		if attempt > maxConflictRetries {
+			// Other writers kept getting in first: as with a lock held
+			// elsewhere, running again later may succeed.
+			for _, o := range rest {
+				if o.f != nil && errors.Is(o.f, store.ErrConflict) {
+					o.f.Kind = KindLockTimeout
+				}
+			}
+			return
+		}
+		s.e.cfg.Log.Debug("another writer appended first; deciding again", "stream", s.id.String(), "attempt", attempt)
+		for i := range rest {
+			rest[i].recs, rest[i].f = nil, nil
+		}
+		// Two writers that collided would likely collide again at once.
+		time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond))))
+		s.reset()
+		if err := s.refreshLocked(ctx); err != nil {
+			s.failAll(rest, err)
+			return
+		}
+		pass(rest)
+	}
+}
+
+// redoFrom returns where deciding must start again after a pass in which
+// an append met store.ErrConflict: just past the last outcome whose
+// events were appended. It returns -1 when no append met a conflict.
+func redoFrom(outs []outcome) int {
+	appended, conflict := -1, false
+	for i, o := range outs {
+		switch {
+		case o.f != nil && errors.Is(o.f, store.ErrConflict):
+			conflict = true
+		case o.f == nil && len(o.recs) > 0:
+			appended = i
+		}
+	}
+	if !conflict {
+		return -1
+	}
+	return appended + 1
+}
