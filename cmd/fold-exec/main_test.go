@@ -68,7 +68,7 @@ func TestUsageErrors(t *testing.T) {
 			"fold-exec: error: --max-event-size \"10\" is not between 1KiB and 16MiB\nfold-exec: hint: events larger than that belong in files they name\n"},
 		{"--max-event-size not a size", []string{"--max-event-size", "lots", "--handler", "c=x"},
 			"fold-exec: error: --max-event-size: \"lots\" is not a size (bytes, or a number with KiB, MiB or GiB)\n"},
-		{"missing input file", []string{"--handler", "c=x", "missing.jsonl"},
+		{"missing input file", []string{"--handler", "c=" + counterJQ(t), "missing.jsonl"},
 			"fold-exec: error: open missing.jsonl: no such file or directory\nfold-exec: hint: name input files that exist, or - for stdin\n"},
 		{"state with one argument", []string{"state", "counter"},
 			"fold-exec: error: state needs TYPE and ID\n"},

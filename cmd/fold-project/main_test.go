@@ -144,8 +144,10 @@ func TestHandlerFails(t *testing.T) {
 	fp, _, _ := foldProject(t)
 	apptest.Check(t, fp.Run(t, "", "--name", "t", "--subscribe", "counter", "--handler", `read l; echo '{"error":"boom"}'`), apptest.Result{Code: 1,
 		Stderr: `fold-project: error: projection "t": batch of 4 records from "counter/a" version 1 not applied: project: handler "read l; echo '{\"error\":\"boom\"}'" answered "project" with an error: "boom"` + "\n"})
-	apptest.Check(t, fp.Run(t, "", "--name", "t", "--subscribe", "counter", "--handler", "exit 3"), apptest.Result{Code: 1,
-		Stderr: `fold-project: error: projection "t": batch of 4 records from "counter/a" version 1 not applied: project: handler "exit 3" exited without answering (exit status 3)` + "\n"})
+	// One that cannot even start stops the run: exit 3.
+	apptest.Check(t, fp.Run(t, "", "--name", "t", "--subscribe", "counter", "--handler", "exit 3"), apptest.Result{Code: 3, Stderr: "" +
+		`fold-project: error: handler "exit 3" cannot start: exited without answering (exit status 3), each of the 2 times it was started` + "\n" +
+		`fold-project: hint: a handler reads requests on stdin and answers each with one line; try it by hand: echo '{"op":"project","name":"t","state":null,"records":[]}' | sh -c 'exit 3'` + "\n"})
 	if r := fp.Run(t, "", "--show", "--name", "t"); r.Code != 1 {
 		t.Errorf("a failed batch was saved:\n%s", r)
 	}
