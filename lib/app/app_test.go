@@ -155,7 +155,7 @@ func TestMainExitStatus(t *testing.T) {
 		{name: "an unknown flag", args: []string{"--colour"}, code: ExitUsage,
 			stderr: "prog: error: unknown flag --colour\nprog: hint: see --help for the flags\n"},
 		{name: "a flag without its value", args: []string{"--root"}, code: ExitUsage,
-			stderr: "prog: error: flag needs an argument: -root\n"},
+			stderr: "prog: error: flag needs an argument: --root\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stderr := parse(t, nil, CommonFlags(), func(*cli.Context, Env) error { return tc.err }, tc.args...)
