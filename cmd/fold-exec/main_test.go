@@ -157,7 +157,7 @@ func TestState(t *testing.T) {
 		t.Fatal(r)
 	}
 	apptest.Check(t, fx.Run(t, "", "state", "counter", "a", "--at-version", "5", "--handler", h),
-		apptest.Result{Code: 1, Stderr: "fold-exec: error: counter/a has 1 events; --at-version 5 is past its end\n"})
+		apptest.Result{Code: 1, Stderr: "fold-exec: error: counter/a has 1 event; --at-version 5 is past its end\n"})
 	// Flags after the arguments, as a user types them.
 	apptest.Check(t, fx.Run(t, "", "state", "counter", "a", "--handler", h),
 		apptest.Result{Stdout: `{"aggregate_type":"counter","instance_id":"a","version":1,"state":{"value":1}}` + "\n"})
