@@ -88,7 +88,8 @@ type Root struct {
 	Dir string
 	FS  vfs.FS // nil: vfs.OS
 
-	names *nameSync // shared by copies; nil in a Root not made by Open
+	names   *nameSync // shared by copies; nil in a Root not made by Open
+	journal *journal  // the change journal's writing end, shared by copies; nil: none written
 }
 
 // Open returns the root at dir; nothing is created until a write needs it.
@@ -101,7 +102,8 @@ func Open(dir string) Root {
 // OpenFS returns the root at dir on fsys: a test's file system that can
 // cut the power or fail a call (vfs/crashfs).
 func OpenFS(dir string, fsys vfs.FS) Root {
-	return Root{Dir: filepath.Clean(dir), FS: fsys, names: &nameSync{}}
+	dir = filepath.Clean(dir)
+	return Root{Dir: dir, FS: fsys, names: &nameSync{}, journal: newJournal(fsys, filepath.Join(dir, "meta"))}
 }
 
 // fs is the root's file system.
