@@ -87,6 +87,11 @@ func ParseStream(s string) (record.StreamID, error) {
 type Root struct {
 	Dir string
 	FS  vfs.FS // nil: vfs.OS
+	// WatchBudget caps the watches (descriptors where a watch holds them)
+	// a Watch may take; zero: the platform's (watchbudget_*.go). A root
+	// whose streams do not fit is followed through its change journal and
+	// a scan instead (see Watch).
+	WatchBudget int
 
 	names   *nameSync // shared by copies; nil in a Root not made by Open
 	journal *journal  // the change journal's writing end, shared by copies; nil: none written
