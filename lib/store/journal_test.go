@@ -229,3 +229,44 @@ func TestJournalCrash(t *testing.T) {
 	}
 	t.Logf("%d power cuts checked", points)
 }
+
+// BenchmarkAppend is what the journal costs a writer's append with
+// --sync none (no flush: the notes are written every journalDelay), and
+// with a flush per append (--sync each: a note per flush), against the
+// same without the journal.
+func BenchmarkAppend(b *testing.B) {
+	line := []byte(`{"type":"Incremented","data":null,"ts":1764446400,"id":"5f072170-7d78-448e-98b3-3642ab780ee9"}` + "\n")
+	for _, sync := range []bool{false, true} {
+		for _, journal := range []bool{false, true} {
+			b.Run(fmt.Sprintf("sync=%v/journal=%v", sync, journal), func(b *testing.B) {
+				r := Open(b.TempDir())
+				if !journal {
+					r.journal = nil
+				}
+				ws := make([]Writer, 16) // appends spread over streams, as an engine's actors do
+				sizes := make([]int64, len(ws))
+				for i := range ws {
+					w, _, err := r.OpenWriter(record.StreamID{Type: "counter", ID: fmt.Sprint(i)}, true)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer w.Close()
+					ws[i] = w
+				}
+				b.ResetTimer()
+				for i := range b.N {
+					k := i % len(ws)
+					if err := ws[k].Append(line, sizes[k]); err != nil {
+						b.Fatal(err)
+					}
+					sizes[k] += int64(len(line))
+					if sync {
+						if err := ws[k].Sync(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			})
+		}
+	}
+}
