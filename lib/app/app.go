@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -113,6 +114,14 @@ func ParseCommon(c *cli.Context, env Env) (Common, error) {
 		root = store.DefaultRoot
 	}
 	cm.Root = store.Open(root)
+	if b := env.Getenv("FOLD_WATCH_BUDGET"); b != "" {
+		// Tests lower it to follow a root past it; see docs/following.md.
+		n, err := strconv.Atoi(b)
+		if err != nil || n <= 0 {
+			return cm, UsageError(fmt.Sprintf("FOLD_WATCH_BUDGET %s is not a positive number of watches", record.Quote(b)))
+		}
+		cm.Root.WatchBudget = n
+	}
 	cm.Store = cm.Root
 	if st, err := os.Stat(root); err == nil && !st.IsDir() {
 		return cm, &ExitError{Code: ExitFatal, Message: fmt.Sprintf("root %s is not a directory", record.Quote(root)),

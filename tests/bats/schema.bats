@@ -111,7 +111,7 @@ JSONL
 	valid record all.jsonl
 }
 
-@test "schema: what is on disk: event lines, the registry, snapshots, checkpoints, pending deliveries; check's report" {
+@test "schema: what is on disk: event lines, the registry, the change journal, snapshots, checkpoints, pending deliveries; check's report" {
 	skip_on_nats
 	inc a 120 # a snapshot at 100, and one when the actor exits
 	inc b 1
@@ -120,6 +120,7 @@ JSONL
 	fold-watch --checkpoint pend >/dev/null
 	valid event "$ROOT"/streams/*/*/app.jsonl
 	valid registry-entry "$ROOT/meta/streams.jsonl"
+	valid change "$ROOT"/meta/changes.*.jsonl
 	valid -whole snapshot "$ROOT"/streams/*/*/views/state.snapshot.json
 	valid -whole checkpoint "$ROOT/consumers/mirror/checkpoint.json" "$ROOT/consumers/pend/pending.json"
 	# and eventfold-es's own files

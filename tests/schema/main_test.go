@@ -68,6 +68,8 @@ func TestValidAndInvalid(t *testing.T) {
 		{"dead-letter", `{"error":"rejected","ts":1}`, false},
 		{"registry-entry", `{"id":"alpha","ts":1795984831,"type":"counter"}`, true},
 		{"registry-entry", `{"id":"alpha","type":"counter"}`, false},
+		{"change", `{"type":"counter","id":"alpha","offset":312}`, true},
+		{"change", `{"type":"counter","id":"alpha"}`, false},
 		{"error-record", `{"kind":"rejected","message":"m","line":1,"input":{}}`, true},
 		{"error-record", `{"kind":"oops","message":"m","line":1,"input":{}}`, false},
 	}
