@@ -7,7 +7,7 @@ PROGS   := fold-exec fold-watch fold-project fold-pm
 # The platforms fold builds and releases for.
 TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 freebsd/amd64
 
-.PHONY: all build demo demo-nats test unit cross bats bats-nats tools bats-tools nats-server test-fresh test-cluster fuzz bench man dist clean
+.PHONY: all build demo demo-nats test unit cross bats bats-nats tools bats-tools nats-server test-fresh test-cluster fuzz bench man dist clean completions install uninstall
 
 all: build
 
@@ -127,7 +127,7 @@ VERSION := $(shell sed -n 's/^const Version = "\(.*\)"/\1/p' lib/app/app.go)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 TAR ?= tar
 DIST := dist
-dist:
+dist: completions
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	@set -e; for t in $(TARGETS); do \
 		os=$${t%/*}; arch=$${t#*/}; name=fold-$(VERSION)-$$os-$$arch; dir=$(DIST)/$$name; \
@@ -143,5 +143,38 @@ dist:
 	done
 	cd $(DIST) && sha256sum *.tar.gz >SHA256SUMS && cat SHA256SUMS
 
+# Shell completion scripts for bash, zsh and fish, made by each program
+# from its own flags (PROG completion SHELL) into completions/.
+completions: build
+	@mkdir -p completions/bash completions/zsh completions/fish
+	@set -e; for p in $(PROGS); do \
+		$(BIN)/$$p completion bash >completions/bash/$$p; \
+		$(BIN)/$$p completion zsh >completions/zsh/_$$p; \
+		$(BIN)/$$p completion fish >completions/fish/$$p.fish; \
+	done
+
+# make install PREFIX=~/.local (default /usr/local); DESTDIR=stage for a
+# package. The four programs, their man pages, completions where bash,
+# zsh and fish look for them, and docs/ (the man pages point to it).
+PREFIX ?= /usr/local
+DOCDIR := share/doc/fold
+INSTALL_DIRS := bin share/man/man1 share/bash-completion/completions share/zsh/site-functions share/fish/vendor_completions.d $(DOCDIR)/schema
+install: build completions
+	install -d $(addprefix '$(DESTDIR)$(PREFIX)'/,$(INSTALL_DIRS))
+	install -m 755 $(addprefix $(BIN)/,$(PROGS)) '$(DESTDIR)$(PREFIX)/bin'
+	install -m 644 $(addprefix man/,$(addsuffix .1,$(PROGS))) '$(DESTDIR)$(PREFIX)/share/man/man1'
+	install -m 644 $(addprefix completions/bash/,$(PROGS)) '$(DESTDIR)$(PREFIX)/share/bash-completion/completions'
+	install -m 644 $(addprefix completions/zsh/_,$(PROGS)) '$(DESTDIR)$(PREFIX)/share/zsh/site-functions'
+	install -m 644 $(addprefix completions/fish/,$(addsuffix .fish,$(PROGS))) '$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d'
+	install -m 644 docs/*.md '$(DESTDIR)$(PREFIX)/$(DOCDIR)'
+	install -m 644 docs/schema/*.json '$(DESTDIR)$(PREFIX)/$(DOCDIR)/schema'
+
+uninstall:
+	rm -f $(foreach p,$(PROGS),'$(DESTDIR)$(PREFIX)/bin/$(p)' '$(DESTDIR)$(PREFIX)/share/man/man1/$(p).1' \
+		'$(DESTDIR)$(PREFIX)/share/bash-completion/completions/$(p)' '$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$(p)' \
+		'$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$(p).fish')
+	rm -rf '$(DESTDIR)$(PREFIX)/$(DOCDIR)'
+
+
 clean:
-	rm -rf $(BIN) demo-root $(DIST)
+	rm -rf $(BIN) demo-root $(DIST) completions

@@ -24,9 +24,10 @@ type Env struct {
 	Out     io.Writer
 	PerfDir string // when set, programs run under perf record
 
-	key  string // the measurement running now
-	rows []Row
-	cmds []string // "[key] command line", in the order run
+	key   string // the measurement running now
+	rows  []Row
+	cmds  []string          // "[key] command line", in the order run
+	roots map[string]string // roots shared by measurements that read them (follow.go)
 }
 
 // N scales a full-size workload count, never below min.
@@ -87,6 +88,19 @@ func (e *Env) Prog(name string) (string, error) {
 		return "", fmt.Errorf("%s not found in %s (run make build)", name, e.Bin)
 	}
 	return p, nil
+}
+
+// Progs is Prog for each name, in order.
+func (e *Env) Progs(names ...string) ([]string, error) {
+	out := make([]string, len(names))
+	for i, name := range names {
+		p, err := e.Prog(name)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
 }
 
 // Proc is one program run: its command line, stdin file and what it

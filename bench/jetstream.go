@@ -160,18 +160,11 @@ func rawPublish(url, name string, replicas, n, inst int) (float64, error) {
 // with fold-exec and fold-watch on a JetStream store.
 func measureWatchJetStream(e *Env) error {
 	n := e.N(1000, 100)
-	exe, err := e.Prog("fold-exec")
+	ps, err := e.Progs("fold-exec", "fold-watch", "counter-go")
 	if err != nil {
 		return err
 	}
-	watcher, err := e.Prog("fold-watch")
-	if err != nil {
-		return err
-	}
-	counter, err := e.Prog("counter-go")
-	if err != nil {
-		return err
-	}
+	exe, watcher, counter := ps[0], ps[1], ps[2]
 	c, err := e.startNATS(1)
 	if err != nil {
 		return err

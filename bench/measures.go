@@ -14,7 +14,8 @@ type Measure struct {
 // here. Keys a-e are the targets of issue 2 (fold-exec), w, p1 and p2 those
 // of issue 3 (fold-watch, fold-project), pm that of issue 4 (fold-pm), jq
 // and pj those of issue 11 (in-process jq handlers), j1, j3 and jw those of
-// issue 9 (NATS JetStream).
+// issue 9 (NATS JetStream), fs, fl and fi those of issue 15 (--follow on
+// 200,000 streams).
 var measures = []Measure{
 	{"a", "commands/s, --sync each, one instance, vs. the raw fdatasync loop", measureSyncEach},
 	{"b", "commands/s, --sync batch, across 1,000 instances (cold, then warm)", measureSyncBatch},
@@ -23,6 +24,9 @@ var measures = []Measure{
 	{"d", "replay: events/s rebuilding one instance from a 1,000,000-event log", measureReplay},
 	{"e", "peak RSS of a run touching 100,000 distinct instances", measureRSS},
 	{"w", "fold-watch --follow live latency after fold-exec's ack, p50/p99 over 1,000 appends", measureWatch},
+	{"fs", "fold-watch --follow start-up on 200,000 streams, beside the plain catch-up", measureFollowStart},
+	{"fi", "fold-watch --follow CPU on 200,000 streams while nothing is appended, over a scan period", measureFollowIdle},
+	{"fl", "fold-watch --follow live latency with 1,000 and 200,000 streams in the root, p99", measureFollowLatency},
 	{"p1", "fold-project no-op catch-up over 100,000 streams with nothing new", measureProjectNoop},
 	{"p2", "fold-project throughput with totals-go over 1,000,000 events", measureProjectRate},
 	{"pm", "fold-pm | fold-exec reactions/s vs. fold-exec alone on the same envelopes", measurePM},

@@ -21,13 +21,14 @@ type Row struct {
 
 // Target is what a figure should reach.
 type Target struct {
-	Op    string // ">=" or "<"; "" for none
+	Op    string // ">=", "<" or "<="; "" for none
 	Value float64
 }
 
-// AtLeast and Below build targets.
+// AtLeast, Below and AtMost build targets.
 func AtLeast(v float64) Target { return Target{Op: ">=", Value: v} }
 func Below(v float64) Target   { return Target{Op: "<", Value: v} }
+func AtMost(v float64) Target  { return Target{Op: "<=", Value: v} }
 
 func (t Target) String() string {
 	switch t.Op {
@@ -35,6 +36,8 @@ func (t Target) String() string {
 		return "≥ " + num(t.Value)
 	case "<":
 		return "< " + num(t.Value)
+	case "<=":
+		return "≤ " + num(t.Value)
 	}
 	return ""
 }
@@ -50,6 +53,8 @@ func (r Row) verdict() (ratio string, ok bool, has bool) {
 		ok = r.Value >= r.Target.Value
 	case "<":
 		ok = r.Value < r.Target.Value
+	case "<=":
+		ok = r.Value <= r.Target.Value
 	}
 	return fmt.Sprintf("%.2fx", x), ok, true
 }

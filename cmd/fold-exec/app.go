@@ -20,15 +20,16 @@ reported on stderr with its line number; the others still run.
 
 EXAMPLES:
    echo '{"instance_id":"a","command":{"type":"Increment"}}' |
-     fold-exec --type counter --handler 'jq --unbuffered -c -f counter.jq'
+     fold-exec --type counter --handler 'jq --unbuffered -c -f examples/counter/counter.jq'
 
    echo '{"instance_id":"a","command":{"type":"Increment"}}' |
      fold-exec --type counter --handler jq:examples/counter/counter.jq
 
-   fold-pm --name shipping --subscribe order --handler ./shipping.sh |
-     fold-exec --handler order='jq --unbuffered -c -f order.jq' --rejects dead.jsonl
+   fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f examples/saga/fulfil.jq' |
+     fold-exec --handler order='jq --unbuffered -c -f examples/saga/order.jq' \
+       --handler inventory='sh examples/saga/inventory.sh' --rejects dead.jsonl
 
-   fold-exec state --handler counter='./counter' counter alpha
+   fold-exec state --handler counter='sh examples/counter/counter.sh' counter alpha
 
 ` + app.ExitStatusHelpExec
 
@@ -53,7 +54,7 @@ func newApp(env app.Env) *cli.App {
 	flags = append(flags, app.EngineFlags()...)
 	return &cli.App{
 		Usage:                     "run commands through aggregate handlers and append their events",
-		UsageText:                 "fold-exec [options] < envelopes.jsonl\nfold-exec state [options] TYPE ID\nfold-exec streams [--type T]",
+		UsageText:                 "fold-exec [options] < envelopes.jsonl\nfold-exec state [options] TYPE ID\nfold-exec streams [--type T]\nfold-exec check [--repair]",
 		Description:               description,
 		Flags:                     flags,
 		DisableSliceFlagSeparator: true,
@@ -66,6 +67,33 @@ func newApp(env app.Env) *cli.App {
 				Flags: append(append(app.CommonFlags(), handlerFlags()...),
 					&cli.StringFlag{Name: "at-version", Usage: "the state after `N` events (time travel; N from 1)"}),
 				Action: func(c *cli.Context) error { return runState(c, env) },
+			},
+			{
+				Name:  "check",
+				Usage: "check every log, snapshot, registry entry and checkpoint of the root; report findings as JSON lines",
+				Description: `Reads the whole root and prints one JSON line per finding, then a summary:
+
+   {"kind":"torn_tail","level":"error","path":"fold-data/streams/counter/alpha/app.jsonl","offset":487,...}
+   {"kind":"summary","root":"fold-data","streams":3,"events":9,...,"errors":1,...}
+
+--repair cuts torn tails under the stream's writer lock, removes snapshots
+that do not match their log, and registers unregistered streams.
+The kinds of finding: docs/layout.md.
+
+EXAMPLES:
+   fold-exec check
+   fold-exec check --repair | jq -c 'select(.repaired)'
+
+EXIT STATUS:
+   0   the root is sound (warnings aside), or --repair fixed every error
+   1   errors are left: each is a line with "level":"error"
+   2   usage error
+   3   fatal: root unusable or I/O error`,
+				Flags: append(app.CommonFlags(),
+					&cli.BoolFlag{Name: "repair", Usage: "cut torn tails, remove snapshots that do not match their log, register unregistered streams"},
+					&cli.DurationFlag{Name: "lock-timeout", Value: exec.DefaultLockTimeout, Usage: "wait this long for a stream's writer lock to repair it"},
+					app.MaxEventSizeFlag()),
+				Action: func(c *cli.Context) error { return runCheck(c, env) },
 			},
 			{
 				Name:   "streams",

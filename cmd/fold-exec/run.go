@@ -9,6 +9,7 @@ import (
 
 	"github.com/fold-es/fold/lib/app"
 	"github.com/fold-es/fold/lib/exec"
+	"github.com/fold-es/fold/lib/fsck"
 	"github.com/fold-es/fold/lib/pm"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
@@ -132,4 +133,32 @@ func runStreams(c *cli.Context, env app.Env) error {
 		return err
 	}
 	return app.ListStreams(env.Stdout, cm, types)
+}
+
+func runCheck(c *cli.Context, env app.Env) error {
+	cm, err := app.ParseCommonNoArgs(c, env)
+	if err != nil {
+		return err
+	}
+	defer cm.Close()
+	if _, files := cm.Store.(store.Root); !files {
+		return &app.ExitError{Code: app.ExitUsage, Message: fmt.Sprintf("check reads a root directory's files, and the streams are in %s", record.Quote(cm.Store.Location())),
+			Hint: "run it without --store and $FOLD_STORE"}
+	}
+	if !cm.Root.Exists() {
+		cm.WarnNoStore()
+	}
+	cfg := fsck.Config{Root: cm.Root, Repair: c.Bool("repair"), LockTimeout: c.Duration("lock-timeout"), MaxEvent: cm.MaxEvent, Log: cm.Log}
+	sum, err := fsck.Report(c.Context, cfg, env.Stdout)
+	if err != nil {
+		return app.OutputError(err)
+	}
+	if sum.OK() {
+		return nil
+	}
+	e := &app.ExitError{Code: app.ExitFailed, Message: fmt.Sprintf("%d error(s) in root %s", sum.Errors, record.Quote(cm.Root.Dir))}
+	if sum.Repairable > 0 {
+		e.Hint = fmt.Sprintf("fold-exec check --repair fixes %d of them", sum.Repairable)
+	}
+	return e
 }

@@ -36,7 +36,8 @@ EXAMPLES:
      fold-pm --name fulfil --commit
 
    fold-pm --name fulfil --subscribe order,inventory --handler 'jq --unbuffered -c -f examples/saga/fulfil.jq' \
-     --dispatch --handler order='jq --unbuffered -c -f examples/saga/order.jq' --handler inventory='sh examples/saga/inventory.sh'
+     --dispatch --handler order='jq --unbuffered -c -f examples/saga/order.jq' \
+     --handler inventory='sh examples/saga/inventory.sh' --handler shipping='sh examples/saga/shipping.sh'
 
    fold-pm --name fulfil --subscribe order,inventory --handler jq:examples/saga/fulfil.jq --dispatch \
      --handler order=jq:examples/saga/order.jq --handler inventory='sh examples/saga/inventory.sh'

@@ -24,13 +24,13 @@ a time: a second one waits --lock-timeout, then exits 75.
 
 EXAMPLES:
    fold-project --name total-counter --subscribe counter \
-     --handler 'jq --unbuffered -c -f total_counter.jq'
+     --handler 'jq --unbuffered -c -f examples/counter/total_counter.jq'
 
    fold-project --name total-counter --subscribe counter \
      --handler jq:examples/counter/total_counter.jq
 
    fold-watch --follow --type order |
-     fold-project --stdin --follow --name totals --handler ./totals
+     fold-project --stdin --follow --name totals --handler bin/totals-go
 
    fold-project --show --name total-counter
 

@@ -62,15 +62,21 @@ JSONL
 
 say "the process manager as a pipe: fold-pm | fold-exec, until it has nothing more to say"
 echo "   (each round reacts to what the previous one appended; fold-exec keeps what fails"
-echo "   in the process manager's dead letters with --rejects)"
+echo "   in the process manager's dead letters with --rejects; fold-pm --commit confirms each round)"
 round=1
 while :; do
 	pm >"$tmp/cmds.jsonl"
 	[ -s "$tmp/cmds.jsonl" ] || break
 	echo "  round $round:"
 	commands <"$tmp/cmds.jsonl"
-	shop --rejects "$letters" <"$tmp/cmds.jsonl" 2>"$tmp/err" | records || true
+	status=0
+	shop --rejects "$letters" <"$tmp/cmds.jsonl" >"$tmp/out" 2>"$tmp/err" || status=$?
+	records <"$tmp/out"
 	sed 's/^/   /' "$tmp/err"
+	# Confirm the delivery only once fold-exec took all of it; otherwise
+	# the next round delivers the same commands again.
+	[ "$status" -eq 0 ] || exit "$status"
+	pm --commit
 	round=$((round + 1))
 done
 echo "  round $round: nothing more"

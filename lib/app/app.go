@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -112,6 +114,14 @@ func ParseCommon(c *cli.Context, env Env) (Common, error) {
 		root = store.DefaultRoot
 	}
 	cm.Root = store.Open(root)
+	if b := env.Getenv("FOLD_WATCH_BUDGET"); b != "" {
+		// Tests lower it to follow a root past it; see docs/following.md.
+		n, err := strconv.Atoi(b)
+		if err != nil || n <= 0 {
+			return cm, UsageError(fmt.Sprintf("FOLD_WATCH_BUDGET %s is not a positive number of watches", record.Quote(b)))
+		}
+		cm.Root.WatchBudget = n
+	}
 	cm.Store = cm.Root
 	if st, err := os.Stat(root); err == nil && !st.IsDir() {
 		return cm, &ExitError{Code: ExitFatal, Message: fmt.Sprintf("root %s is not a directory", record.Quote(root)),
@@ -204,9 +214,11 @@ func Main(ctx context.Context, a *cli.App, args []string, env Env) int {
 	a.Name = env.Prog
 	a.Reader, a.Writer, a.ErrWriter = env.Stdin, env.Stdout, env.Stderr
 	a.Version = Version
+	// The hidden `completion SHELL` subcommand (completion.go).
+	a.Commands = append(a.Commands, completionCommand())
 	a.ExitErrHandler = func(*cli.Context, error) {} // exits happen in main, not inside App.Run
 	a.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		return UsageError(err.Error())
+		return UsageError(twoDashes(err.Error()))
 	}
 	for _, cmd := range a.Commands {
 		cmd.OnUsageError = a.OnUsageError // one usage message, not a help screen
@@ -228,7 +240,7 @@ func Main(ctx context.Context, a *cli.App, args []string, env Env) int {
 		code = e.ExitCode()
 	default:
 		if isUsage(msg) {
-			code = ExitUsage
+			code, msg = ExitUsage, twoDashes(msg)
 		} else if se := storeError(err); se.Code != ExitFatal {
 			code, hint = se.Code, se.Hint
 		}
@@ -241,6 +253,13 @@ func Main(ctx context.Context, a *cli.App, args []string, env Env) int {
 	}
 	return code
 }
+
+// oneDash is how the flag parser names a flag in its complaints
+// ("for flag -jobs", "argument: -handler", "for -rebuild").
+var oneDash = regexp.MustCompile(`(flag |argument: |value "[^"]*" for )-([a-z])`)
+
+// twoDashes names flags in a parser's complaint as fold's are written.
+func twoDashes(msg string) string { return oneDash.ReplaceAllString(msg, "${1}--$2") }
 
 // isUsage recognises the flag parser's own complaints.
 func isUsage(msg string) bool {

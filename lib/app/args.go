@@ -60,14 +60,6 @@ func reorder(tokens []string, flags []cli.Flag) []string {
 			pos = append(pos, t)
 		}
 	}
-	if len(pos) > 0 && len(fl) > 0 {
-		// Arguments that look like flags (an id "-x") must follow "--".
-		for _, p := range pos {
-			if isFlag(p) {
-				return append(append(fl, "--"), pos...)
-			}
-		}
-	}
 	return append(fl, pos...)
 }
 

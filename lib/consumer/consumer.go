@@ -21,10 +21,12 @@
 package consumer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -240,11 +242,16 @@ func (c *Consumer) checkHandler(fp Fingerprint) {
 // an older run's delivery.
 func (c *Consumer) dropPending() error {
 	path := filepath.Join(c.cfg.Dir, PendingFile)
-	if _, err := os.Stat(path); err != nil {
+	pending, found, err := checkpoint.File{Path: path}.Load()
+	if !found && err == nil {
 		return nil
 	}
-	c.cfg.Log.Warn(fmt.Sprintf("%s %s: what an earlier run delivered was never confirmed: delivering it again", c.cfg.Kind.Title(), record.Quote(c.cfg.Name)),
-		"hint", c.cfg.Kind.commitHint(c.cfg.Name))
+	// A delivery of nothing (the same cursors and state as the checkpoint)
+	// loses nothing by being dropped: no need to say so.
+	if saved, _, serr := c.file.Load(); err != nil || serr != nil || !sameCheckpoint(pending, saved) {
+		c.cfg.Log.Warn(fmt.Sprintf("%s %s: what an earlier run delivered was never confirmed: delivering it again", c.cfg.Kind.Title(), record.Quote(c.cfg.Name)),
+			"hint", c.cfg.Kind.commitHint(c.cfg.Name))
+	}
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("drop the unconfirmed delivery: %w", err)
 	}
@@ -425,4 +432,10 @@ func Lock(ctx context.Context, cfg Config) (unlock func() error, err error) {
 // fold-project --show prints); found is false when none was ever saved.
 func Saved(dir string) (cp record.Checkpoint, found bool, err error) {
 	return checkpoint.At(dir).Load()
+}
+
+// sameCheckpoint reports whether two checkpoints say the same: state and
+// cursors.
+func sameCheckpoint(a, b record.Checkpoint) bool {
+	return bytes.Equal(a.State, b.State) && maps.Equal(a.Cursors, b.Cursors)
 }

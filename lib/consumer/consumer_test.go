@@ -246,3 +246,29 @@ func TestUnreadableCheckpoint(t *testing.T) {
 	c := open(t, Config{Dir: cfg.Dir, Kind: Watch, Name: "c", Rebuild: Always})
 	c.Close(Result{})
 }
+
+// A pending delivery of nothing is dropped without a warning: nothing was
+// delivered, so nothing is delivered again. One that delivered something
+// is warned about.
+func TestPendingOfNothingIsNotWarnedAbout(t *testing.T) {
+	cfg := cfgAt(t, Pending)
+	var log strings.Builder
+	cfg.Log = newLog(&log)
+	c := open(t, cfg)
+	if err := c.Close(Result{Clean: true}); err != nil {
+		t.Fatal(err)
+	}
+	c = open(t, cfg)
+	if log.Len() != 0 {
+		t.Fatalf("warned about a delivery of nothing: %s", log.String())
+	}
+	_ = c.Moved(cp(10))
+	if err := c.Close(Result{Clean: true}); err != nil {
+		t.Fatal(err)
+	}
+	c = open(t, cfg)
+	defer c.Close(Result{})
+	if !strings.Contains(log.String(), "never confirmed") {
+		t.Fatalf("no warning about an unconfirmed delivery: %q", log.String())
+	}
+}

@@ -86,6 +86,9 @@ func (r *Records) Batch(b watch.Batch) error {
 		}
 		r.n++
 	}
+	// The limit reached ends the run now, not at the next record: with
+	// --follow that may never come.
+	r.finished = r.finished || (r.limit > 0 && r.n == r.limit)
 	if err := r.w.Flush(); err != nil {
 		return err
 	}

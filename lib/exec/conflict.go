@@ -9,11 +9,10 @@ import (
 	"github.com/fold-es/fold/lib/store"
 )
 
-// maxConflictRetries bounds how often one batch is decided again because
-// another writer appended first. Each conflict means that writer made
-// progress, so a batch that loses this often is under heavy contention:
-// its commands fail as conflicts (retryable, exit 75).
-const maxConflictRetries = 8
+// maxConflictBackoff bounds the random pause before a batch that lost to
+// another writer is decided again. The pauses grow (1, 2, 4 … ms) so that
+// two writers that keep colliding spread out.
+const maxConflictBackoff = 64 * time.Millisecond
 
 // retryConflictsLocked follows a pass that decided and appended outs:
 // whenever the store said another writer appended first
@@ -22,14 +21,20 @@ const maxConflictRetries = 8
 // outcomes not appended yet, which were decided on a state that is no
 // longer the log's. Nothing is ever appended on a stale state: the store
 // refused it. The writer lock must be held.
+//
+// It goes on for up to --lock-timeout, as a writer waits for a file lock
+// held elsewhere: losing to another writer is waiting for one's turn, and
+// a writer fed without pause (a bulk load) may win many times in a row.
+// Past that, the commands fail as lock_timeout (retryable, exit 75).
 func (s *stream) retryConflictsLocked(ctx context.Context, outs []outcome, pass func([]outcome)) {
+	deadline := time.Now().Add(s.e.cfg.LockTimeout)
 	for attempt := 1; ; attempt++ {
 		k := redoFrom(outs)
 		if k < 0 {
 			return
 		}
 		rest := outs[k:]
-		if attempt > maxConflictRetries {
+		if time.Now().After(deadline) || ctx.Err() != nil {
 			// Other writers kept getting in first: as with a lock held
 			// elsewhere, running again later may succeed.
 			for _, o := range rest {
@@ -44,7 +49,7 @@ func (s *stream) retryConflictsLocked(ctx context.Context, outs []outcome, pass 
 			rest[i].recs, rest[i].f = nil, nil
 		}
 		// Two writers that collided would likely collide again at once.
-		time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond))))
+		time.Sleep(time.Duration(rand.Int64N(int64(min(time.Millisecond<<min(attempt, 16), maxConflictBackoff)))))
 		s.reset()
 		if err := s.refreshLocked(ctx); err != nil {
 			s.failAll(rest, err)

@@ -64,8 +64,16 @@ func ReadState(ctx context.Context, st store.Store, pool *handler.Pool, log *slo
 		out.Version = t.Version
 	}
 	if at > out.Version {
-		return out, &Failure{Kind: KindInvalid, Err: fmt.Errorf("%s has %d events; --at-version %d is past its end", id, out.Version, at)}
+		return out, &Failure{Kind: KindInvalid, Err: fmt.Errorf("%s has %s; --at-version %d is past its end", id, events(out.Version), at)}
 	}
 	out.State = s.state
 	return out, nil
+}
+
+// events says how many events, "1 event" or "3 events".
+func events(n uint64) string {
+	if n == 1 {
+		return "1 event"
+	}
+	return fmt.Sprintf("%d events", n)
 }

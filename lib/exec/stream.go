@@ -183,21 +183,12 @@ func (s *stream) loadSnapshot(lg store.Log) error {
 	if snap == nil || snap.Offset == 0 {
 		return nil // none, or one of the empty log: nothing to skip
 	}
-	t := eventlog.Tail{Offset: snap.Offset, Hash: snap.Hash, LastStart: -1}
-	c, err := lg.Check(&t)
+	t, mismatch, err := store.MatchSnapshot(lg, *snap)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", lg.Name(), err)
 	}
-	if c != eventlog.Same && c != eventlog.More {
-		s.e.cfg.Log.Warn("ignoring snapshot that does not match the log; replaying", "stream", s.id.String(), "offset", snap.Offset, "hash", snap.Hash)
-		return nil
-	}
-	if err := lg.Count(&t); err != nil {
-		return fmt.Errorf("read %s: %w", lg.Name(), err)
-	}
-	if snap.Version != nil && *snap.Version != t.Version {
-		s.e.cfg.Log.Warn("ignoring snapshot whose version does not match the log; replaying", "stream", s.id.String(),
-			"offset", snap.Offset, "version", *snap.Version, "lines", t.Version)
+	if mismatch != "" {
+		s.e.cfg.Log.Warn("ignoring snapshot: "+mismatch+"; replaying", "stream", s.id.String(), "offset", snap.Offset, "hash", snap.Hash)
 		return nil
 	}
 	s.tail, s.state, s.snapVer = t, snap.State, t.Version

@@ -130,6 +130,38 @@ type Watcher interface {
 type Change struct {
 	Stream record.StreamID
 	All    bool
+	// Size, when positive, is the length the stream's log had when the
+	// change was seen: a reader whose position in it is exactly there has
+	// nothing new to read because of this change. A backend that reports
+	// every stream it looked at (the file backend's scan) says so, so
+	// that a follower reads only those that grew.
+	Size int64
+}
+
+// Poller is a Store that can look for changes at an interval without
+// notifications, at a cost that does not grow with its streams (the file
+// backend, which reads its change journal). A follower of a store
+// without it polls by reading every selected log.
+type Poller interface {
+	Poll(sel Selection, every time.Duration, log *slog.Logger) (Watcher, error)
+}
+
+// Syncer is a Store that can make every log it holds durable in one call
+// (the file backend on Linux: syncfs(2)), for readers that print only
+// durable records: a follower reading 100,000 logs flushes once per batch
+// rather than once per log. SyncAll fails with an error wrapping
+// errors.ErrUnsupported where it cannot; the reader then flushes each log
+// it reads (Log.Durable).
+type Syncer interface {
+	SyncAll() error
+}
+
+// Settler is a Watcher that defers the part of its set-up that costs
+// something per stream until its caller has caught up, so that it does
+// not compete with the catch-up; CaughtUp says so. A Watcher never told
+// starts it by itself after a while.
+type Settler interface {
+	CaughtUp()
 }
 
 // ErrConflict is what Writer.Append fails with when the log no longer ends

@@ -93,7 +93,9 @@ func (r Root) create(id record.StreamID) (w *fileWriter, created bool, err error
 	// parent, on the root's first stream) with the next flush of any
 	// writer of the root.
 	names.addLocked(vfs.Parents(append(regMade, made...)))
-	return &fileWriter{File: f, fs: fsys, names: names, newDirs: r.logDirs(id)}, created, nil
+	w = &fileWriter{File: f, fs: fsys, names: names, newDirs: r.logDirs(id), id: id, journal: r.journal}
+	w.journal.acquire()
+	return w, created, nil
 }
 
 // logDirs are the directories holding the names on a stream's log's path,
@@ -108,7 +110,8 @@ func (r Root) logDirs(id record.StreamID) []string {
 // a process that died (or failed) before its first flush, whose names
 // nothing has synced: they are synced with this writer's first flush.
 func (r Root) existing(id record.StreamID, f *eventlog.File) *fileWriter {
-	w := &fileWriter{File: f, fs: r.fs(), names: r.nameSet()}
+	w := &fileWriter{File: f, fs: r.fs(), names: r.nameSet(), id: id, journal: r.journal}
+	w.journal.acquire()
 	if size, err := f.Handle().Size(); err != nil || size == 0 {
 		w.newDirs = r.logDirs(id)
 	}
@@ -133,23 +136,51 @@ func (r Root) nameSet() *nameSync {
 // failed writeback, a directory's entries are journaled metadata, and a
 // journal that cannot commit stops the file system instead of dropping
 // them.
+//
+// Each append is also noted in the root's change journal (journal.go), and
+// the notes are written once the log is flushed, so a follower learns of
+// it without watching the log.
 type fileWriter struct {
 	*eventlog.File
 	fs      vfs.FS
 	names   *nameSync
 	newDirs []string
+	id      record.StreamID
+	journal *journal
+}
+
+func (w *fileWriter) Append(lines []byte, end int64) error {
+	if err := w.File.Append(lines, end); err != nil {
+		return err
+	}
+	w.journal.note(w.id, end+int64(len(lines)))
+	return nil
+}
+
+func (w *fileWriter) Close() error {
+	err := w.File.Close()
+	if w.journal != nil {
+		w.journal.release()
+		w.journal = nil // a second Close does nothing
+	}
+	return err
 }
 
 func (w *fileWriter) Sync() error {
 	shared, mark := w.names.pending()
 	if len(shared) == 0 && len(w.newDirs) == 0 {
-		return w.File.Sync()
+		if err := w.File.Sync(); err != nil {
+			return err
+		}
+		w.journal.flush()
+		return nil
 	}
 	if err := w.fs.SyncAll([]vfs.File{w.Handle()}, union(w.newDirs, shared)); err != nil {
 		return err
 	}
 	w.newDirs = nil
 	w.names.done(shared, mark)
+	w.journal.flush()
 	return nil
 }
 
@@ -221,8 +252,15 @@ func (r Root) SyncWriters(ws []Writer) error {
 	for i, n := range sets {
 		n.done(pending[i], marks[i])
 	}
+	var journals []*journal
 	for _, w := range fws {
 		w.newDirs = nil
+		if !slices.Contains(journals, w.journal) {
+			journals = append(journals, w.journal)
+		}
+	}
+	for _, j := range journals {
+		j.flush()
 	}
 	return nil
 }

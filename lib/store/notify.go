@@ -1,11 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,114 +20,220 @@ import (
 
 // notifyBuffer is how many changes may wait while a follower reads; beyond
 // it fsnotify blocks and the kernel queues, and past the kernel's queue an
-// overflow becomes a Change with All set.
+// overflow makes the watcher look at everything again.
 const notifyBuffer = 4096
 
-// dirWatcher is the file backend's Watcher: fsnotify on the root's
-// directories. Directories are watched rather than files: a directory's
-// watch reports writes to the files in it, survives their rename-replace,
-// and reports new children. After Watch sets it up, only its goroutine
-// touches it.
+// settleLimit is how long a watcher waits for CaughtUp before it starts
+// the set-up it defers to then.
+const settleLimit = time.Minute
+
+// dirWatcher is the file backend's Watcher. What it costs does not grow
+// with the number of streams:
+//
+//   - a few directories are watched from the start, whatever the root
+//     holds: the root (its parent while it does not exist), meta/, where
+//     the change journal (journal.go) tells which streams fold's writers
+//     appended to, streams/ and each selected type's directory, where new
+//     streams appear;
+//   - once the caller has caught up (CaughtUp), the streams are listed
+//     once: when they fit in the watch budget each stream's directory is
+//     watched too, so appends by other writers (eventfold-es, cp) are
+//     reported at once; otherwise a scan (notify_scan.go) looks at each
+//     selected log's size now and then, as seldom as keeps its cost under
+//     1/scanDuty of a core, and reports what changed;
+//   - without notifications (another file system, a descriptor budget
+//     too small for even those directories, Poll) the journal is read and
+//     the directories' modification times looked at every poll interval,
+//     and the same scan covers the rest.
+//
+// The event loop (run) owns the notifications and the journal; the scanner
+// runs in a goroutine of its own, so a scan of 100,000 logs never delays
+// what the journal reports.
 type dirWatcher struct {
-	w       *fsnotify.Watcher
+	fs      vfs.FS
 	root    string
 	streams string
+	meta    string
 	sel     Selection
 	log     *slog.Logger
-	watched map[string]int // directory → descriptors its watch is taken to hold
-	initial bool           // setting up: what is found now is for the caller to list
 	out     chan Change
 	done    chan struct{}
 	closing sync.Once
+	settle  chan struct{}
+	settled sync.Once
+	wg      sync.WaitGroup
 
+	w       *fsnotify.Watcher // nil while polling
+	watched map[string]int    // directory → descriptors its watch is taken to hold
+	initial bool              // in Watch: what is found now is for the caller to list
 	// The descriptors watches may hold (negative: no limit), and how many
-	// they are taken to hold now. Past the budget, or when the kernel
-	// refuses a watch, the watcher polls instead (notify_poll.go).
+	// they are taken to hold now.
 	budget, used int
-	poll         time.Duration
-	polling      bool
-	known        map[record.StreamID]bool // while polling: the streams seen
+	// perStream is set while every selected stream's directory is watched:
+	// the scanner then only runs when asked.
+	perStream bool
+	poll      time.Duration // while polling, how often the journal and directories are looked at
+
+	journal *journalReader
+	scan    *scanner
 }
 
-// Watch watches the root's directories that hold selected streams, and
-// its parent while the root does not exist yet (readers never create it).
-// Where each watch holds descriptors (kqueue on macOS and the BSDs), it
-// watches within a budget derived from the descriptor limit: a root too
-// big for it at the start is an error (the caller polls), and one that
-// grows past it makes the watcher poll, with a warning.
+// Watch reports appends to the selected streams and new ones, as
+// dirWatcher says, and falls back to polling every fallbackPoll (with a
+// warning) where notifications are unavailable. It fails only on a file
+// system other than the OS's, where the caller polls (Root.Poll).
 func (r Root) Watch(sel Selection, log *slog.Logger) (Watcher, error) {
-	return r.watch(sel, log, watchBudget(), fallbackPoll)
-}
-
-func (r Root) watch(sel Selection, log *slog.Logger, budget int, poll time.Duration) (Watcher, error) {
 	if r.fs() != vfs.OS {
 		return nil, errors.New("file notifications need the OS file system")
 	}
+	return r.watch(sel, log, watchOpts{budget: r.watchBudget()})
+}
+
+// Poll is Watch without notifications: it reads the journal and looks at
+// the directories every interval, at a cost that does not grow with the
+// number of streams, and scans each log's size no more often than every
+// interval nor than keeps the scan under 1/scanDuty of a core. It works on
+// any file system.
+func (r Root) Poll(sel Selection, every time.Duration, log *slog.Logger) (Watcher, error) {
+	return r.watch(sel, log, watchOpts{poll: every, minScan: every})
+}
+
+// watchBudget is the budget Root.WatchBudget sets, else the platform's.
+func (r Root) watchBudget() int {
+	if r.WatchBudget != 0 {
+		return r.WatchBudget
+	}
+	return watchBudget()
+}
+
+// watchOpts say how a watcher watches: polling every poll when it is
+// positive, else with notifications within budget; minScan bounds the
+// scan's period from below (minScanPeriod; tests make it shorter).
+type watchOpts struct {
+	budget  int
+	poll    time.Duration
+	minScan time.Duration
+}
+
+// watch starts a watcher.
+func (r Root) watch(sel Selection, log *slog.Logger, o watchOpts) (Watcher, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w, err := fsnotify.NewBufferedWatcher(notifyBuffer)
-	if err != nil {
-		return nil, err
-	}
 	root := filepath.Clean(r.Dir)
-	d := &dirWatcher{w: w, root: root, streams: filepath.Join(root, "streams"), sel: sel, log: log,
-		watched: map[string]int{}, initial: true, out: make(chan Change, notifyBuffer), done: make(chan struct{}),
-		budget: budget, poll: poll}
-	if err := d.rescan(); err != nil {
-		_ = w.Close()
-		return nil, err
+	d := &dirWatcher{fs: r.fs(), root: root, streams: filepath.Join(root, "streams"), meta: filepath.Join(root, "meta"),
+		sel: sel, log: log, out: make(chan Change, notifyBuffer), done: make(chan struct{}), settle: make(chan struct{}),
+		watched: map[string]int{}, initial: true, budget: o.budget, poll: o.poll}
+	if o.poll <= 0 {
+		if err := d.startNotify(); err != nil {
+			d.log.Warn("file notifications unavailable for this root; polling", "every", fallbackPoll.String(), "err", err)
+			d.poll = fallbackPoll
+		}
 	}
 	d.initial = false
+	var err error
+	if d.journal, err = openJournal(d.fs, d.meta); err != nil {
+		d.log.Warn("read the change journal", "err", err)
+	}
+	d.scan = newScanner(d, cmp.Or(o.minScan, minScanPeriod))
+	d.wg.Add(2)
 	go d.run()
+	go d.scan.run()
+	go func() {
+		d.wg.Wait()
+		close(d.out)
+	}()
 	return d, nil
+}
+
+// startNotify sets up the directories' watches.
+func (d *dirWatcher) startNotify() error {
+	w, err := fsnotify.NewBufferedWatcher(notifyBuffer)
+	if err != nil {
+		return err
+	}
+	d.w = w
+	if err := d.rescan(); err != nil {
+		d.stopNotify()
+		return err
+	}
+	return nil
+}
+
+// stopNotify drops every watch, freeing their descriptors.
+func (d *dirWatcher) stopNotify() {
+	if d.w != nil {
+		_ = d.w.Close()
+		d.w = nil
+	}
+	d.watched = map[string]int{}
+	d.used = 0
+	d.perStream = false
 }
 
 func (d *dirWatcher) Changes() <-chan Change { return d.out }
 
-func (d *dirWatcher) Close() (err error) {
-	d.closing.Do(func() {
-		close(d.done)
-		err = d.w.Close()
-	})
-	return err
-}
+// CaughtUp tells the watcher that its caller has read what the streams
+// held: the set-up that costs a call per stream starts then, so it does
+// not compete with the catch-up.
+func (d *dirWatcher) CaughtUp() { d.settled.Do(func() { close(d.settle) }) }
 
-func (d *dirWatcher) run() {
-	defer close(d.out)
-	if d.notifyLoop() {
-		d.pollLoop()
-	}
-}
-
-// notifyLoop turns notifications into changes; it reports true when the
-// watcher has fallen back to polling.
-func (d *dirWatcher) notifyLoop() (polling bool) {
-	for {
-		select {
-		case <-d.done:
-			return false
-		case ev, ok := <-d.w.Events:
-			if !ok {
-				return d.polling
-			}
-			d.event(ev)
-		case err, ok := <-d.w.Errors:
-			if !ok {
-				return d.polling
-			}
-			d.watchError(err)
-		}
-		if d.polling {
-			return true
-		}
-	}
+func (d *dirWatcher) Close() error {
+	d.closing.Do(func() { close(d.done) })
+	return nil
 }
 
 func (d *dirWatcher) emit(c Change) {
 	select {
 	case d.out <- c:
 	case <-d.done:
+	}
+}
+
+// run is the event loop: notifications, or the poll ticks, and the
+// scanner's requests to watch streams.
+func (d *dirWatcher) run() {
+	defer d.wg.Done()
+	defer d.stopNotify()
+	defer func() {
+		if d.journal != nil {
+			d.journal.close()
+		}
+	}()
+	var tick *time.Ticker
+	for {
+		var events <-chan fsnotify.Event
+		var errs <-chan error
+		var ticks <-chan time.Time
+		if d.w != nil {
+			events, errs = d.w.Events, d.w.Errors
+		} else {
+			if tick == nil {
+				tick = time.NewTicker(d.poll)
+				defer tick.Stop()
+			}
+			ticks = tick.C
+		}
+		select {
+		case <-d.done:
+			return
+		case ev, ok := <-events:
+			if !ok {
+				d.startPolling(errors.New("notifications stopped"))
+				continue
+			}
+			d.event(ev)
+		case err, ok := <-errs:
+			if !ok {
+				d.startPolling(errors.New("notifications stopped"))
+				continue
+			}
+			d.watchError(err)
+		case <-ticks:
+			d.readJournal(true)
+		case ids := <-d.scan.watchReq:
+			d.scan.watchDone <- d.watchStreams(ids)
+		}
 	}
 }
 
@@ -140,20 +246,45 @@ func (d *dirWatcher) watchError(err error) {
 	} else {
 		d.log.Warn("file notification error; rescanning", "err", err)
 	}
-	// Notifications may have been lost: look at everything.
+	// Notifications may have been lost: look at everything. A stream
+	// directory created meanwhile has no watch, so stream watches are
+	// given up for the scan.
 	d.rescanOrWarn()
-	d.emit(Change{All: true})
+	d.readJournal(true)
+	d.dropStreamWatches()
+	d.scan.request(scanAll | scanPeriodic)
 }
 
-// add watches dir; ok is false when dir does not exist (yet). While
-// polling it only looks.
+// readJournal reads the journal's new lines and reports the selected
+// streams they name; a gap in it makes the scanner look at every log.
+func (d *dirWatcher) readJournal(list bool) {
+	if d.journal == nil {
+		var err error
+		if d.journal, err = openJournal(d.fs, d.meta); err != nil {
+			return
+		}
+		list = true
+	}
+	lost, err := d.journal.read(list, func(id record.StreamID, offset int64) {
+		if d.sel.Wants(id) {
+			d.emit(Change{Stream: id, Size: offset})
+		}
+	})
+	if err != nil {
+		d.log.Debug("read the change journal", "err", err)
+	}
+	if lost && !d.perStream {
+		d.log.Info("change journal lines lost; scanning every log")
+		d.scan.request(scanAll)
+	}
+}
+
+// add watches dir; ok is false when dir does not exist (yet). A watch the
+// budget or the kernel refuses is an error wrapping errWatchBudget, or the
+// kernel's ENOSPC or EMFILE (outOfWatches).
 func (d *dirWatcher) add(dir string) (ok bool, err error) {
 	if _, ok := d.watched[dir]; ok {
 		return true, nil
-	}
-	if d.polling {
-		st, err := os.Stat(dir)
-		return err == nil && st.IsDir(), nil
 	}
 	cost, err := d.overBudget(dir)
 	if err == nil {
@@ -161,10 +292,6 @@ func (d *dirWatcher) add(dir string) (ok bool, err error) {
 	}
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return false, nil
-	}
-	if err != nil && !d.initial && outOfWatches(err) {
-		d.startPolling(err)
-		return d.add(dir)
 	}
 	if err != nil {
 		return false, fmt.Errorf("watch %s: %w", dir, err)
@@ -190,15 +317,15 @@ func (d *dirWatcher) forget(dir string) {
 }
 
 func (d *dirWatcher) unwatch(dir string) {
-	if !d.polling {
-		_ = d.w.Remove(dir) // the kernel may already have dropped it
-	}
+	_ = d.w.Remove(dir) // the kernel may already have dropped it
 	d.used -= d.watched[dir]
 	delete(d.watched, dir)
 }
 
-// rescan makes sure every existing directory that matters is watched,
-// reporting the streams it starts watching.
+// rescan makes sure the directories that matter are watched: the root (or
+// its parent), meta/, streams/ and the selected types' directories. A
+// type's directory watched anew after set-up is a new type: its streams
+// are reported.
 func (d *dirWatcher) rescan() error {
 	ok, err := d.add(d.root)
 	if err != nil {
@@ -211,12 +338,15 @@ func (d *dirWatcher) rescan() error {
 		}
 		return nil
 	}
+	if _, err := d.add(d.meta); err != nil {
+		return err
+	}
 	if ok, err := d.add(d.streams); err != nil || !ok {
 		return err
 	}
 	types := d.sel.TypeList()
 	if types == nil {
-		entries, err := os.ReadDir(d.streams)
+		entries, err := d.fs.ReadDir(d.streams)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("list streams: %w", err)
 		}
@@ -227,84 +357,81 @@ func (d *dirWatcher) rescan() error {
 		}
 	}
 	for _, typ := range types {
-		if err := d.rescanType(typ); err != nil {
+		if err := d.addType(typ); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (d *dirWatcher) rescanOrWarn() {
-	if err := d.rescan(); err != nil {
-		d.log.Warn("watch the root", "err", err)
-	}
-}
-
-// rescanType watches a type's directory and the selected streams in it.
-func (d *dirWatcher) rescanType(typ string) error {
+// addType watches a type's directory; one watched anew after set-up
+// holds only new streams, which are reported (and watched, while every
+// stream is).
+func (d *dirWatcher) addType(typ string) error {
 	dir := filepath.Join(d.streams, typ)
-	if ok, err := d.add(dir); err != nil || !ok {
+	_, was := d.watched[dir]
+	if ok, err := d.add(dir); err != nil || !ok || was || d.initial {
 		return err
 	}
-	if !d.sel.WantsType(typ) {
-		for id := range d.sel.Streams {
-			if id.Type == typ {
-				if err := d.addStream(id); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	entries, err := os.ReadDir(dir)
+	entries, err := d.fs.ReadDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("list streams: %w", err)
 	}
 	for _, e := range entries {
-		if e.IsDir() {
-			if err := d.addStream(record.StreamID{Type: typ, ID: e.Name()}); err != nil {
-				return err
-			}
+		if id := (record.StreamID{Type: typ, ID: e.Name()}); e.IsDir() && d.sel.Wants(id) {
+			d.newStream(id)
 		}
 	}
 	return nil
 }
 
-// addStream watches a stream's directory; one whose directory is watched
-// anew after setup is reported: it appeared, or came back.
-func (d *dirWatcher) addStream(id record.StreamID) error {
+func (d *dirWatcher) rescanOrWarn() {
+	if d.w == nil {
+		return
+	}
+	err := d.rescan()
+	if err != nil && outOfWatches(err) {
+		d.startPolling(err)
+		return
+	}
+	if err != nil {
+		d.log.Warn("watch the root", "err", err)
+	}
+}
+
+// newStream reports a stream that appeared, and watches it while every
+// stream is watched.
+func (d *dirWatcher) newStream(id record.StreamID) {
 	if CheckStream(id) != nil {
-		return nil
+		return
 	}
-	dir := filepath.Join(d.streams, id.Type, id.ID)
-	_, was := d.watched[dir]
-	if d.polling {
-		was = d.known[id]
+	if d.perStream {
+		if _, err := d.add(filepath.Join(d.streams, id.Type, id.ID)); err != nil {
+			d.giveUpStreamWatches(err)
+		}
 	}
-	ok, err := d.add(dir)
-	if err != nil || !ok {
-		return err
-	}
-	if d.polling {
-		d.known[id] = true
-	}
-	if !was && !d.initial {
-		d.emit(Change{Stream: id})
-	}
-	return nil
+	d.emit(Change{Stream: id})
 }
 
 // event turns one notification into changes or directories to watch.
 func (d *dirWatcher) event(ev fsnotify.Event) {
 	p := filepath.Clean(ev.Name)
-	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+	gone := ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)
+	if gone {
 		d.forget(p)
 	}
-	if p == d.root || p == d.streams {
+	switch {
+	case p == d.root || p == d.streams || p == d.meta:
 		// Created: watch what is in it. The root removed: watch its
 		// parent again, to see it come back.
-		if ev.Has(fsnotify.Create) || p == d.root && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) {
+		if ev.Has(fsnotify.Create) || p == d.root && gone {
 			d.rescanOrWarn()
+			d.readJournal(true)
+		}
+		return
+	case filepath.Dir(p) == d.meta:
+		if _, ok := journalSeq(filepath.Base(p)); ok {
+			d.readJournal(ev.Has(fsnotify.Create) || gone)
 		}
 		return
 	}
@@ -316,8 +443,8 @@ func (d *dirWatcher) event(ev fsnotify.Event) {
 	switch len(parts) {
 	case 1:
 		if ev.Has(fsnotify.Create) && d.sel.WantsSomeOf(parts[0]) {
-			if err := d.rescanType(parts[0]); err != nil {
-				d.log.Warn("watch new stream type", "type", parts[0], "err", err)
+			if err := d.addType(parts[0]); err != nil {
+				d.watchFailed(err)
 			}
 		}
 	case 2, 3:
@@ -326,10 +453,18 @@ func (d *dirWatcher) event(ev fsnotify.Event) {
 			return
 		}
 		if len(parts) == 2 && ev.Has(fsnotify.Create) {
-			if err := d.addStream(id); err != nil {
-				d.log.Warn("watch new stream", "stream", id.String(), "err", err)
-			}
+			d.newStream(id)
+			return
 		}
 		d.emit(Change{Stream: id})
 	}
+}
+
+// watchFailed handles a directory that could not be watched after set-up.
+func (d *dirWatcher) watchFailed(err error) {
+	if outOfWatches(err) {
+		d.startPolling(err)
+		return
+	}
+	d.log.Warn("watch the root", "err", err)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/vfs"
 )
@@ -91,4 +92,47 @@ func swapIn(fsys vfs.FS, path string, data []byte) error {
 		return fmt.Errorf("replace %s: %w", path, err)
 	}
 	return nil
+}
+
+// MatchSnapshot checks s against lg, its stream's log: the line that ends
+// at its offset has its hash, and the log holds as many lines up to there
+// as its version says (eventfold-es's snapshots have none: it is taken
+// from the count). It returns the position s covers, its version counted,
+// or in mismatch why s cannot be used ("" when it can); err is a failure
+// to read the log. The engine ignores a snapshot that does not match and
+// replays, and fold-exec check reports it: one test for both.
+func MatchSnapshot(lg Log, s record.Snapshot) (t eventlog.Tail, mismatch string, err error) {
+	if s.Offset == 0 {
+		return eventlog.Tail{}, "", nil // the empty log's: matches any log
+	}
+	t = eventlog.Tail{Offset: s.Offset, Hash: s.Hash, LastStart: -1}
+	if mismatch, err = MatchPosition(lg, &t, "snapshot"); mismatch != "" || err != nil {
+		return t, mismatch, err
+	}
+	if err := lg.Count(&t); err != nil {
+		return t, "", err
+	}
+	if s.Version != nil && *s.Version != t.Version {
+		return t, fmt.Sprintf("its version does not match the log (version %d, %d lines)", *s.Version, t.Version), nil
+	}
+	return t, "", nil
+}
+
+// MatchPosition checks that the line of lg ending at t.Offset is the one
+// whose hash is t.Hash; mismatch says why not, naming the position as what
+// (a "snapshot", a "cursor"). Offset 0, the start, matches every log.
+func MatchPosition(lg Log, t *eventlog.Tail, what string) (mismatch string, err error) {
+	if t.Offset == 0 {
+		return "", nil
+	}
+	c, err := lg.Check(t)
+	switch {
+	case err != nil:
+		return "", err
+	case c == eventlog.Short:
+		return fmt.Sprintf("the log ends before the %s's offset", what), nil
+	case c == eventlog.Changed:
+		return fmt.Sprintf("the line before the %s's offset is not the one its hash names", what), nil
+	}
+	return "", nil
 }

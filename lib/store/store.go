@@ -87,8 +87,14 @@ func ParseStream(s string) (record.StreamID, error) {
 type Root struct {
 	Dir string
 	FS  vfs.FS // nil: vfs.OS
+	// WatchBudget caps the watches (descriptors where a watch holds them)
+	// a Watch may take; zero: the platform's (watchbudget_*.go). A root
+	// whose streams do not fit is followed through its change journal and
+	// a scan instead (see Watch).
+	WatchBudget int
 
-	names *nameSync // shared by copies; nil in a Root not made by Open
+	names   *nameSync // shared by copies; nil in a Root not made by Open
+	journal *journal  // the change journal's writing end, shared by copies; nil: none written
 }
 
 // Open returns the root at dir; nothing is created until a write needs it.
@@ -101,7 +107,8 @@ func Open(dir string) Root {
 // OpenFS returns the root at dir on fsys: a test's file system that can
 // cut the power or fail a call (vfs/crashfs).
 func OpenFS(dir string, fsys vfs.FS) Root {
-	return Root{Dir: filepath.Clean(dir), FS: fsys, names: &nameSync{}}
+	dir = filepath.Clean(dir)
+	return Root{Dir: dir, FS: fsys, names: &nameSync{}, journal: newJournal(fsys, filepath.Join(dir, "meta"))}
 }
 
 // fs is the root's file system.

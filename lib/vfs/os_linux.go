@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
@@ -111,4 +112,49 @@ func kernelAtLeast(release string, major, minor int) bool {
 		return false
 	}
 	return ma > major || ma == major && mi >= minor
+}
+
+// SyncFS is syncfs(2) on each file system holding one of dirs.
+func (osFS) SyncFS(dirs []string) error {
+	if !syncfsReportsErrors() {
+		return fmt.Errorf("syncfs does not report write errors before Linux 5.8: %w", errors.ErrUnsupported)
+	}
+	seen := map[uint64]bool{}
+	for _, d := range dirs {
+		var st unix.Stat_t
+		if err := unix.Stat(d, &st); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return &fs.PathError{Op: "stat", Path: d, Err: err}
+		}
+		if seen[st.Dev] {
+			continue
+		}
+		seen[st.Dev] = true
+		if err := syncfsDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncfsDir(dir string) error {
+	var fd int
+	err := ignoringEINTR(func() (err error) {
+		fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	err = ignoringEINTR(func() error { return unix.Syncfs(fd) })
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM), errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOTSUP):
+		return &fs.PathError{Op: "syncfs", Path: dir, Err: fmt.Errorf("%w: %w", err, errors.ErrUnsupported)}
+	}
+	return &fs.PathError{Op: "syncfs", Path: dir, Err: err}
 }

@@ -1,6 +1,12 @@
 package vfs
 
-import "testing"
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestKernelAtLeast(t *testing.T) {
 	for release, want := range map[string]bool{
@@ -18,5 +24,33 @@ func TestKernelAtLeast(t *testing.T) {
 		if got := kernelAtLeast(release, 5, 8); got != want {
 			t.Errorf("kernelAtLeast(%q, 5, 8) = %v; want %v", release, got, want)
 		}
+	}
+}
+
+// TestSyncFS: the OS file system flushes whole file systems on Linux; a
+// directory gone is nothing to flush, one that cannot be opened an error
+// naming it.
+func TestSyncFS(t *testing.T) {
+	s, ok := OS.(FSSyncer)
+	if !ok {
+		t.Fatal("the OS file system cannot flush a whole file system on Linux")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := s.SyncFS([]string{dir, dir, filepath.Join(dir, "gone")})
+	if !syncfsReportsErrors() {
+		if !errors.Is(err, errors.ErrUnsupported) {
+			t.Fatalf("SyncFS before Linux 5.8 = %v; want ErrUnsupported", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *fs.PathError
+	if err := s.SyncFS([]string{filepath.Join(dir, "f", "below")}); !errors.As(err, &pe) {
+		t.Fatalf("SyncFS below a file = %v; want a path error", err)
 	}
 }

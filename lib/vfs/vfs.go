@@ -70,3 +70,16 @@ type File interface {
 	// nothing.
 	Close() error
 }
+
+// FSSyncer is an FS that can make every file of a whole file system
+// durable in one call (syncfs(2) on Linux): where most files are durable
+// already, far cheaper than a flush per file, each of which may cost the
+// disk a cache flush. A follower reading 100,000 logs flushes that way.
+type FSSyncer interface {
+	// SyncFS makes everything written so far to the file systems that
+	// hold dirs durable, one call per file system. It fails with an error
+	// wrapping errors.ErrUnsupported where it cannot (a kernel whose
+	// syncfs does not report write errors, a sandbox that forbids it):
+	// nothing was flushed then, and the caller flushes file by file.
+	SyncFS(dirs []string) error
+}

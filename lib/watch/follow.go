@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/fold-es/fold/lib/record"
@@ -16,46 +17,74 @@ var errStopped = errors.New("store notifications stopped")
 // even when nothing was read, then stays: each time selected logs grow or
 // selected streams appear, it reads the new complete lines and delivers
 // them, the last batch of each such round Idle. It learns of changes from
-// the store (Store.Watch: fsnotify on the root's directories for the file
-// backend), or looks every Poll. Follow returns only with an error:
-// ctx.Err() after a stop, fn's error, or the OnCorrupt/OnRewritten error.
+// the store (Store.Watch: for the file backend, its change journal and a
+// few directories' notifications, see store.Root.Watch), or looks every
+// Poll. Every record it delivers is durable: it flushes a log before
+// reading what is new in it, or, where the store can flush everything at
+// once (store.Syncer), the store before delivering a batch. Follow
+// returns only with an error: ctx.Err() after a stop, fn's error, or the
+// OnCorrupt/OnRewritten error.
 func (s *Source) Follow(ctx context.Context, cursors map[string]record.Cursor, fn func(Batch) error) error {
 	if s.Order == ByStore {
 		return s.readOrdered(ctx, cursors, true, fn)
 	}
-	r := s.newReader(ctx, fn)
-	r.durable = true
+	f := &follower{dirty: map[record.StreamID]bool{}}
+	f.r = s.newReader(ctx, f.deliver(fn))
 	// The watch is set up before the streams are listed, so nothing
 	// appended or created from then on goes unnoticed.
-	var w store.Watcher
-	poll := s.Poll
-	if poll <= 0 {
-		var err error
-		if w, err = s.Store.Watch(r.sel, s.log()); err != nil {
-			s.log().Warn("store notifications unavailable; polling", "every", DefaultPoll.String(), "err", err)
-			poll = DefaultPoll
-		} else {
-			defer w.Close()
-		}
+	w, poll := s.watch(f.r.sel)
+	if w != nil {
+		defer w.Close()
 	}
-	ids, tails, err := r.start(cursors)
+	// A store that cannot flush at once says so the first time.
+	if sy, ok := s.Store.(store.Syncer); ok && !errors.Is(sy.SyncAll(), errors.ErrUnsupported) {
+		f.syncer = sy
+	}
+	f.chooseFlush(math.MaxInt) // the catch-up reads every stream
+	ids, tails, err := f.r.start(cursors)
 	if err != nil {
 		return err
 	}
-	f := &follower{r: r, tails: make(map[record.StreamID]*tail, len(ids)), dirty: map[record.StreamID]bool{}}
+	f.tails = make(map[record.StreamID]*tail, len(ids))
 	for i, id := range ids {
 		f.tails[id] = tails[i]
 	}
-	if err := r.readAll(ids, tails); err != nil {
+	if err := f.r.readAll(ids, tails); err != nil {
 		return err
 	}
-	if err := r.b.flush(true); err != nil {
+	if err := f.r.b.flush(true); err != nil {
 		return err
 	}
-	if poll > 0 {
+	if st, ok := w.(store.Settler); ok {
+		st.CaughtUp()
+	}
+	if w == nil {
 		return f.pollLoop(ctx, poll)
 	}
 	return f.notifyLoop(ctx, w.Changes())
+}
+
+// watch sets up how Follow learns of changes: the store's notifications,
+// else its polling watcher (store.Poller) every Poll or DefaultPoll, else
+// nil and the interval at which Follow reads every selected log.
+func (s *Source) watch(sel store.Selection) (store.Watcher, time.Duration) {
+	poll := s.Poll
+	if poll <= 0 {
+		w, err := s.Store.Watch(sel, s.log())
+		if err == nil {
+			return w, 0
+		}
+		s.log().Warn("store notifications unavailable; polling", "every", DefaultPoll.String(), "err", err)
+		poll = DefaultPoll
+	}
+	if p, ok := s.Store.(store.Poller); ok {
+		w, err := p.Poll(sel, poll, s.log())
+		if err == nil {
+			return w, 0
+		}
+		s.log().Warn("store polling unavailable; reading every log", "every", poll.String(), "err", err)
+	}
+	return nil, poll
 }
 
 // follower is the state of one Follow: a tail per known stream and the
@@ -65,6 +94,38 @@ type follower struct {
 	tails map[record.StreamID]*tail
 	dirty map[record.StreamID]bool
 	order []record.StreamID // dirty streams in the order they were seen
+
+	// syncer flushes the whole store at once (nil: it cannot); syncBatch
+	// is set while batches are made durable that way, rather than each
+	// log as it is read.
+	syncer    store.Syncer
+	syncBatch bool
+}
+
+// syncAllFrom is how many streams a round must read for one flush of the
+// whole store per batch to beat a flush per log: a flush of everything
+// also writes back what other processes left dirty.
+const syncAllFrom = 16
+
+// chooseFlush decides, for a round reading n streams, how what it delivers
+// is made durable: a flush of each log before it is read (Log.Durable),
+// or one of the whole store before each batch is delivered.
+func (f *follower) chooseFlush(n int) {
+	f.syncBatch = f.syncer != nil && n >= syncAllFrom
+	f.r.durable = !f.syncBatch
+}
+
+// deliver wraps the consumer's fn: a batch read without flushing each log
+// is delivered after a flush of the store.
+func (f *follower) deliver(fn func(Batch) error) func(Batch) error {
+	return func(b Batch) error {
+		if f.syncBatch && len(b.Records) > 0 {
+			if err := f.syncer.SyncAll(); err != nil {
+				return err
+			}
+		}
+		return fn(b)
+	}
 }
 
 func (f *follower) markDirty(id record.StreamID) {
@@ -75,9 +136,13 @@ func (f *follower) markDirty(id record.StreamID) {
 	f.order = append(f.order, id)
 }
 
-// change marks what a notification names to be read.
+// change marks what a notification names to be read: not a stream read
+// exactly as far as the notification says its log goes.
 func (f *follower) change(c store.Change) {
 	if !c.All {
+		if t := f.tails[c.Stream]; c.Size > 0 && t != nil && t.pos.Offset == c.Size {
+			return
+		}
 		f.markDirty(c.Stream)
 		return
 	}
@@ -88,6 +153,7 @@ func (f *follower) change(c store.Change) {
 
 // round reads every dirty stream and delivers what it found.
 func (f *follower) round() error {
+	f.chooseFlush(len(f.order))
 	for _, id := range f.order {
 		t := f.tails[id]
 		if t == nil {

@@ -49,9 +49,10 @@ type Source struct {
 	MaxBatchBytes int // event bytes per batch (a longer line is a batch of its own); 0: DefaultMaxBatchBytes
 
 	// Poll makes Follow look for changes at this interval instead of
-	// waiting for file-system notifications. When it is zero and
-	// notifications cannot be set up (no inotify, too many watches), Follow
-	// polls every DefaultPoll and logs a warning.
+	// waiting for the store's notifications (store.Poller: for the file
+	// backend, its change journal and its directories' times). When it is
+	// zero and the store cannot notify at all, Follow polls every
+	// DefaultPoll and logs a warning.
 	Poll time.Duration
 	// Settle makes Follow wait this long after a notification before
 	// reading, so a burst of appends is read as one batch. Notifications

@@ -145,6 +145,30 @@ follow_picks_up() {
 	follow_picks_up --poll 50ms
 }
 
+@test "--follow past its watch budget sees every new record: the journal, new directories, the scan" {
+	skip_on_nats "follows a root's files"
+	round_robin 30 30 | exec_counter >/dev/null
+	# 8 watches: the root's directories and a few streams, not 30.
+	bg out env FOLD_WATCH_BUDGET=8 fold-watch --follow --type counter
+	wait_until 5 file_has_lines out 30
+	inc k3 2 # fold-exec: its change journal says which stream grew
+	inc new 1
+	wait_until 5 file_has_lines out 33
+	# Another program: an append (found by the scan of the logs' sizes)
+	# and a copied stream (its directory appears).
+	jq -c '.event' <(tail -n 1 out) >>"$(log_file counter k5)"
+	cp -R "$(stream_dir counter k7)" "$(stream_dir counter copied)"
+	wait_until 10 file_has_lines out 35
+	stop "$BG_PID"
+	[[ $STOP_STATUS -eq 0 ]] || fail "fold-watch exited $STOP_STATUS: $(cat out.err)"
+	[[ ! -s out.err ]] || fail "stderr: $(cat out.err)"
+	check_records out
+	run jq -r '"\(.instance_id) \(.version)"' <(sed -n '31,33p' out)
+	assert_output $'k3 2\nk3 3\nnew 1'
+	run jq -r '"\(.instance_id) \(.version)"' <(sed -n '34,$p' out | sort)
+	assert_output $'copied 1\nk5 2'
+}
+
 @test "--follow on a root that does not exist yet waits for it" {
 	bg out fold-watch --follow --type counter
 	sleep 0.2
