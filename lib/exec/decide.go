@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/google/uuid"
-
 	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/record"
@@ -66,10 +64,9 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	recs := make([]record.Record, 0, len(ans.Events))
 	ids := make([]string, 0, len(ans.Events))
 	for i, out := range ans.Events {
-		ids = append(ids, uuid.NewString())
-		line := record.AppendEvent(nil, record.Event{
-			Type: out.Type, Data: out.Data, Ts: now, ID: ids[len(ids)-1], Actor: env.Context.Actor, Meta: meta,
-		})
+		ids = append(ids, record.NewEventID())
+		ev := record.Event{Type: out.Type, Data: out.Data, Ts: now, ID: ids[len(ids)-1], Actor: env.Context.Actor, Meta: meta}
+		line := record.AppendEvent(make([]byte, 0, eventLineSize(ev)), ev)
 		if tl := record.CheckEventSize(line, s.e.cfg.MaxEvent); tl != nil {
 			tl.What = fmt.Sprintf("handle on %s: event %d of %d (%s)", s.id, i+1, len(ans.Events), record.Quote(out.Type))
 			return nil, &Failure{Kind: KindHandlerFailed, Err: tl}
@@ -320,4 +317,11 @@ func (s *stream) collectIDs(pick func(idsOf) string) (map[string]struct{}, error
 		}
 	}
 	return set, nil
+}
+
+// eventLineSize is about the length of ev's line, so that it is built in
+// one allocation: the keys and the timestamp, and its parts as given
+// (escapes, rare in types and actors, may make it longer).
+func eventLineSize(ev record.Event) int {
+	return 64 + len(ev.Type) + len(ev.Data) + len(ev.ID) + len(ev.Actor) + len(ev.Meta)
 }

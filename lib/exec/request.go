@@ -40,13 +40,7 @@ func appendHandleRequest(dst []byte, id record.StreamID, version uint64, state [
 // appendApplyRequest appends an apply request folding events (stored event
 // lines) onto state.
 func appendApplyRequest(dst []byte, id record.StreamID, state []byte, events [][]byte) []byte {
-	dst = append(dst, `{"op":"apply","aggregate_type":`...)
-	dst = record.AppendString(dst, id.Type)
-	dst = append(dst, `,"instance_id":`...)
-	dst = record.AppendString(dst, id.ID)
-	dst = append(dst, `,"state":`...)
-	dst = appendValue(dst, state)
-	dst = append(dst, `,"events":[`...)
+	dst = appendApplyHead(dst, id, state)
 	for i, ev := range events {
 		if i > 0 {
 			dst = append(dst, ',')
@@ -62,4 +56,16 @@ func appendValue(dst, v []byte) []byte {
 		return append(dst, "null"...)
 	}
 	return append(dst, v...)
+}
+
+// appendApplyHead appends an apply request up to its events: what comes
+// before the first one.
+func appendApplyHead(dst []byte, id record.StreamID, state []byte) []byte {
+	dst = append(dst, `{"op":"apply","aggregate_type":`...)
+	dst = record.AppendString(dst, id.Type)
+	dst = append(dst, `,"instance_id":`...)
+	dst = record.AppendString(dst, id.ID)
+	dst = append(dst, `,"state":`...)
+	dst = appendValue(dst, state)
+	return append(dst, `,"events":[`...)
 }

@@ -51,13 +51,14 @@ func ReadState(ctx context.Context, st store.Store, pool *handler.Pool, log *slo
 	}
 	r := replayer{ctx: ctx, s: s, limit: at}
 	t, err := lg.Scan(s.tail, -1, r.entry)
-	if err != nil && !errors.Is(err, errStop) {
+	stopped := errors.Is(err, errStop)
+	if stopped {
+		err = nil
+	}
+	if err := r.finish(err); err != nil {
 		return out, err
 	}
-	if err := r.flush(); err != nil {
-		return out, err
-	}
-	if errors.Is(err, errStop) {
+	if stopped {
 		out.Version = at
 	} else {
 		out.Version = t.Version

@@ -200,10 +200,7 @@ func (s *stream) loadSnapshot(lg store.Log) error {
 func (s *stream) catchUpLocked(ctx context.Context) error {
 	r := replayer{ctx: ctx, s: s}
 	t, err := s.w.Scan(s.tail, -1, r.entry)
-	if err == nil {
-		err = r.flush()
-	}
-	if err != nil {
+	if err = r.finish(err); err != nil {
 		s.reset()
 		return err
 	}
@@ -239,70 +236,20 @@ func (s *stream) unflushedLocked(outs []outcome, i int, from int64, err error) {
 // keepReqBuf is the largest request buffer a stream keeps for reuse.
 const keepReqBuf = 64 << 10
 
-// replayBatch bounds an apply request: events per request and bytes.
-const (
-	replayBatchEvents = 4096
-	replayBatchBytes  = 4 << 20
-)
-
-// replayer feeds scanned log lines to the handler's apply in batches and
-// notes the ids the stream's dedup sets track.
-type replayer struct {
-	ctx   context.Context
-	s     *stream
-	buf   []byte // the batch's lines, back to back
-	ends  []int
-	limit uint64 // stop after this version; 0 no limit
-}
-
-func (r *replayer) entry(en eventlog.Entry) error {
-	if en.Err != nil {
-		return &Failure{Kind: KindCorrupt, Err: en.Err}
-	}
-	if r.limit > 0 && en.Version > r.limit {
-		return errStop
-	}
-	r.s.noteIDs(en.Line)
-	if !r.s.hasState() {
-		return nil
-	}
-	r.buf = append(r.buf, en.Line...)
-	r.ends = append(r.ends, len(r.buf))
-	if len(r.ends) >= replayBatchEvents || len(r.buf) >= replayBatchBytes {
-		return r.flush()
-	}
-	return nil
-}
-
-var errStop = errors.New("stop")
-
-func (r *replayer) flush() error {
-	if len(r.ends) == 0 {
-		return nil
-	}
-	events := make([][]byte, len(r.ends))
-	start := 0
-	for i, end := range r.ends {
-		events[i] = r.buf[start:end]
-		start = end
-	}
-	st, err := r.s.apply(r.ctx, events)
-	r.buf, r.ends = r.buf[:0], r.ends[:0]
-	if err != nil {
-		return err
-	}
-	r.s.state = st
-	return nil
-}
-
 // apply asks the handler to fold events onto the cached state.
 func (s *stream) apply(ctx context.Context, events [][]byte) (record.RawMessage, error) {
 	req := appendApplyRequest(s.reqBuf[:0], s.id, s.state, events)
 	// Reused, as by decideOne (calls on a stream run one at a time), but
-	// not a replay's: every cached actor would keep megabytes.
+	// not a large one: every cached actor would keep megabytes.
 	if cap(req) <= keepReqBuf {
 		s.reqBuf = req
 	}
+	return s.applyRequest(ctx, req)
+}
+
+// applyRequest sends an apply request and returns the state it answers.
+// It does not touch the cache, so a replay may run it beside its reading.
+func (s *stream) applyRequest(ctx context.Context, req []byte) (record.RawMessage, error) {
 	ans, err := s.call(ctx, req)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,10 +187,25 @@ func (p *Process) send(ctx context.Context, c *pending, req []byte) (*running, e
 		return nil, notCalled(p.name, ctx.Err())
 	}
 	defer func() {
-		if p.waiting.Load() == 0 || len(p.wbuf) >= coalesceMax {
+		switch {
+		case len(p.wbuf) >= coalesceMax:
 			p.flushLocked(ctx)
+		case p.waiting.Load() > 0:
+			<-p.wlock // the last of them writes
+			return
 		}
 		<-p.wlock
+		// Callers woken with this one (by one read of answers) run
+		// first and place their requests beside it, so that they go in
+		// one write. Whoever holds wlock then writes what is left when
+		// it lets go, as this caller does now.
+		runtime.Gosched()
+		select {
+		case p.wlock <- struct{}{}:
+			p.flushLocked(ctx)
+			<-p.wlock
+		default:
+		}
 	}()
 	if !c.resent {
 		// Before it is placed, so that the answer is copied after it.

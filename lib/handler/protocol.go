@@ -110,9 +110,13 @@ func decodeAnswer(op string, line []byte, v any) error {
 	return badAnswer(line, "answered %q with a value of the wrong type (%s)", op, decodeReason(err))
 }
 
-// HandleAnswerFrom decodes and checks a handle answer. A rejection is a
-// valid answer: check Rejected.
+// HandleAnswerFrom decodes and checks a handle answer, one valid JSON
+// object as Call returns it; the answer may share line's bytes. A
+// rejection is a valid answer: check Rejected.
 func HandleAnswerFrom(line []byte) (HandleAnswer, error) {
+	if a, ok := plainHandleAnswer(line); ok {
+		return a, nil
+	}
 	var a HandleAnswer
 	if err := decodeAnswer(OpHandle, line, &a); err != nil {
 		return HandleAnswer{}, err
@@ -149,6 +153,9 @@ type stateAnswer struct {
 }
 
 func stateAnswerFrom(op string, line []byte) (stateAnswer, error) {
+	if st, ok := plainStateAnswer(line); ok {
+		return stateAnswer{State: st}, nil
+	}
 	var a stateAnswer
 	if err := decodeAnswer(op, line, &a); err != nil {
 		return stateAnswer{}, err
