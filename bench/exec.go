@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -183,11 +185,57 @@ func measureRSS(e *Env) error {
 	}
 	e.Add(Row{Measure: fmt.Sprintf("fold-exec --sync none, %s new instances, 1 cmd each%s", num(float64(n)), e.best()),
 		Value: foldRate(n, wall), Unit: "cmd/s"})
-	worst := ""
-	if e.Runs > 1 {
-		worst = fmt.Sprintf(", worst of %d", e.Runs)
-	}
-	e.Add(Row{Measure: fmt.Sprintf("(e) peak RSS, run touching %s instances%s", num(float64(n)), worst),
+	e.Add(Row{Measure: fmt.Sprintf("(e) peak RSS, run touching %s instances%s", num(float64(n)), e.worst()),
 		Value: float64(rss) / (1 << 20), Unit: "MiB", Target: Below(256)})
+	return nil
+}
+
+// largeCommand is the size of (m)'s commands: about what an envelope
+// carrying a document (an address, an order's lines) weighs.
+const largeCommand = 3 << 10
+
+// measureMemory is (m): peak memory of a run whose commands are large.
+// What the engine holds of its input is bounded by bytes (--memory), so
+// the peak must not grow with the size of the commands.
+func measureMemory(e *Env) error {
+	n, instances := e.N(50000, 500), e.N(1000, 100)
+	dir, err := e.NewDir("input")
+	if err != nil {
+		return err
+	}
+	input := filepath.Join(dir, "large.jsonl")
+	pad := strings.Repeat("x", largeCommand-100)
+	if err := writeLines(input, n, func(b []byte, i int, _ *rand.Rand) []byte {
+		b = append(b, `{"aggregate_type":"counter","instance_id":"`...)
+		b = append(b, instanceName(i%instances)...)
+		b = append(b, `","command":{"type":"Increment","data":{"note":"`...)
+		b = append(b, pad...)
+		return append(b, `"}}}`...)
+	}); err != nil {
+		return err
+	}
+	var rss int64
+	var wall time.Duration
+	for run := range e.Runs {
+		root, err := e.NewDir("root")
+		if err != nil {
+			return err
+		}
+		root = filepath.Join(root, "root")
+		e.Logf("%d Increment commands of %d bytes over %d new instances", n, largeCommand, instances)
+		res, err := e.runExec(execRun{root: root, input: input, commands: n, sync: "none", label: fmt.Sprintf("m-%d", run+1)})
+		if err != nil {
+			return err
+		}
+		rss = max(rss, res.MaxRSS)
+		if run == 0 || res.Wall < wall {
+			wall = res.Wall
+		}
+	}
+	mib := float64(n) * largeCommand / (1 << 20)
+	e.Add(Row{Measure: fmt.Sprintf("fold-exec --sync none, %s commands of 3 KiB (%.0f MiB) over %s instances%s", num(float64(n)), mib, num(float64(instances)), e.best()),
+		Value: foldRate(n, wall), Unit: "cmd/s"})
+	e.Add(Row{Measure: fmt.Sprintf("(m) peak RSS, %s commands of 3 KiB, default --memory%s", num(float64(n)), e.worst()),
+		Value: float64(rss) / (1 << 20), Unit: "MiB", Target: Below(100)})
 	return nil
 }
