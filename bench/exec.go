@@ -118,7 +118,7 @@ func medianFloat(v []float64) float64 {
 // manyInstances runs the counter workload across many instances twice on
 // one root: cold (every instance created by the run) and warm (every
 // instance exists, with the snapshot the first run left).
-func (e *Env) manyInstances(sync string, target float64, tag string) error {
+func (e *Env) manyInstances(sync string, cold, warm float64, tag string) error {
 	n, inst := e.N(100000, 1000), e.N(1000, 100)
 	input, err := e.commandsInput(n, inst)
 	if err != nil {
@@ -144,18 +144,20 @@ func (e *Env) manyInstances(sync string, target float64, tag string) error {
 			}
 		}
 	}
+	target := map[string]float64{"cold": cold, "warm": warm}
 	for _, phase := range []string{"cold", "warm"} {
 		e.Add(Row{Measure: fmt.Sprintf("%s fold-exec --sync %s, %s instances, %s cmds, %s%s", tag, sync, num(float64(inst)), num(float64(n)), phase, e.best()),
-			Value: foldRate(n, best[phase]), Unit: "cmd/s", Target: AtLeast(target)})
+			Value: foldRate(n, best[phase]), Unit: "cmd/s", Target: AtLeast(target[phase])})
 	}
 	return nil
 }
 
-// measureSyncBatch is (b): group commit across many instances.
-func measureSyncBatch(e *Env) error { return e.manyInstances("batch", 15000, "(b)") }
+// measureSyncBatch is (b): group commit across many instances; the
+// target is the warm run's (issue 11), the cold one keeps wave 1's.
+func measureSyncBatch(e *Env) error { return e.manyInstances("batch", 15000, 70000, "(b)") }
 
 // measureSyncNone is (c): the engine without durability costs.
-func measureSyncNone(e *Env) error { return e.manyInstances("none", 50000, "(c)") }
+func measureSyncNone(e *Env) error { return e.manyInstances("none", 50000, 100000, "(c)") }
 
 // measureRSS is (e): peak memory of one run touching many instances once
 // each, which the actor cap must keep bounded.
