@@ -43,6 +43,14 @@ func (e *Env) best() string {
 	return fmt.Sprintf(", best of %d", e.Runs)
 }
 
+// worst is the suffix of a peak's measure when each run is repeated.
+func (e *Env) worst() string {
+	if e.Runs <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(", worst of %d", e.Runs)
+}
+
 // Add reports a figure.
 func (e *Env) Add(r Row) {
 	if r.Key == "" {

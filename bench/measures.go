@@ -23,6 +23,7 @@ var measures = []Measure{
 	{"c", "commands/s, --sync none, across 1,000 instances (cold, then warm)", measureSyncNone},
 	{"d", "replay: events/s rebuilding one instance from a 1,000,000-event log", measureReplay},
 	{"e", "peak RSS of a run touching 100,000 distinct instances", measureRSS},
+	{"m", "peak RSS of a run of 50,000 commands of 3 KiB over 1,000 instances", measureMemory},
 	{"w", "fold-watch --follow live latency after fold-exec's ack, p50/p99 over 1,000 appends", measureWatch},
 	{"fs", "fold-watch --follow start-up on 200,000 streams, beside the plain catch-up", measureFollowStart},
 	{"fi", "fold-watch --follow CPU on 200,000 streams while nothing is appended, over a scan period", measureFollowIdle},

@@ -56,6 +56,6 @@ func measureReplay(e *Env) error {
 	e.Add(Row{Measure: fmt.Sprintf("replay throughput, %.0f MiB log", float64(size)/(1<<20)),
 		Value: float64(size) / (1 << 20) / wall.Seconds(), Unit: "MiB/s"})
 	e.Add(Row{Measure: fmt.Sprintf("(d) replay, %s events, no snapshot (fold-exec state)%s", num(float64(n)), e.best()),
-		Value: rate, Unit: "events/s", Target: AtLeast(500000)})
+		Value: rate, Unit: "events/s", Target: AtLeast(1000000)})
 	return nil
 }

@@ -137,7 +137,7 @@ func (r *Commands) Run(stop, work context.Context, cancel func(), ins []Input, o
 		if file = in.Name; err != nil || stop.Err() != nil {
 			break
 		}
-		err = exec.Pipe(stop, in.R, r.MaxLine, submit, emit, flush)
+		err = exec.Pipe(stop, in.R, r.MaxLine, r.Engine.InputBudget(), submit, emit, flush)
 	}
 	if cerr := r.Engine.Close(); err == nil && cerr != nil {
 		err = cerr

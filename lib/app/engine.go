@@ -11,6 +11,7 @@ import (
 
 	"github.com/fold-es/fold/lib/exec"
 	"github.com/fold-es/fold/lib/handler"
+	"github.com/fold-es/fold/lib/record"
 )
 
 // HandlerBase is what every handler a run starts shares: the request
@@ -56,7 +57,21 @@ func EngineFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "idle-timeout", Value: exec.DefaultIdleTimeout, Usage: "free an instance's cached state after this long unused"},
 		&cli.IntFlag{Name: "max-actors", Value: exec.DefaultMaxActors, Usage: "instances kept cached at most (least recently used evicted)"},
 		&cli.IntFlag{Name: "jobs", Value: runtime.NumCPU(), Usage: "handler processes per aggregate type (requests to each are pipelined)"},
+		&cli.StringFlag{Name: "memory", Value: record.FormatSize(exec.DefaultMemoryBudget), Usage: "the most a run holds of commands read and not yet done and of logs being replayed, `SIZE` in bytes, KiB or MiB (at least 1MiB); a command larger than that still runs, alone"},
 	}
+}
+
+// memoryBudget reads --memory.
+func memoryBudget(c *cli.Context) (int, error) {
+	v := c.String("memory")
+	n, err := record.ParseSize(v)
+	switch {
+	case err != nil:
+		return 0, UsageError("--memory: " + err.Error())
+	case n < 1<<20:
+		return 0, UsageError(fmt.Sprintf("--memory %s is less than 1MiB", record.Quote(v)))
+	}
+	return n, nil
 }
 
 // EngineFlagNames are the names of EngineFlags.
@@ -87,10 +102,15 @@ func EngineConfig(c *cli.Context, cm Common, pools map[string]*handler.Pool) (ex
 	if err != nil {
 		return exec.Config{}, err
 	}
+	memory, err := memoryBudget(c)
+	if err != nil {
+		return exec.Config{}, err
+	}
 	return exec.Config{
 		Store: cm.Store, Routes: pools, Sync: mode, SnapshotEvery: every,
 		LockTimeout: c.Duration("lock-timeout"), IdleTimeout: c.Duration("idle-timeout"),
 		MaxActors: maxActors, Jobs: jobs, Log: cm.Log, MaxEvent: cm.MaxEvent,
+		MemoryBudget: memory,
 	}, nil
 }
 

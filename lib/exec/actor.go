@@ -68,23 +68,35 @@ func (a *actor) waitIdle() {
 	a.mu.Unlock()
 }
 
-// run handles queued jobs in batches until the queue is empty.
-func (a *actor) run() {
-	for {
-		a.mu.Lock()
-		n := min(len(a.queue), maxBatch)
-		batch := a.queue[:n:n]
-		a.queue = a.queue[n:]
-		if n == 0 {
-			a.queue = nil
+// take removes up to maxBatch jobs from the queue, and when there are
+// none and stop is true, marks the actor idle.
+func (a *actor) take(stop bool) []*job {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := min(len(a.queue), maxBatch)
+	batch := a.queue[:n:n]
+	a.queue = a.queue[n:]
+	if n == 0 {
+		a.queue = nil
+		if stop {
 			a.running = false
 			a.lastUsed = time.Now()
 			a.idleCond.Broadcast()
-			a.mu.Unlock()
+		}
+		return nil
+	}
+	return batch
+}
+
+// run handles queued jobs in batches until the queue is empty.
+func (a *actor) run() {
+	more := func() []*job { return a.take(false) }
+	for {
+		batch := a.take(true)
+		if batch == nil {
 			return
 		}
-		a.mu.Unlock()
-		if rest := a.st.process(batch); len(rest) > 0 {
+		if rest := a.st.process(batch, more); len(rest) > 0 {
 			// The batch was cut at the end of its turn: the jobs not
 			// tried go first next time, after a pause in which another
 			// process waiting for the lock can take it (turns.go).
@@ -123,14 +135,14 @@ func (o *outcome) finish() {
 	}
 }
 
-// process runs one batch under one hold of the writer lock. When the hold
-// reaches the end of its turn (turns.go) the jobs not yet tried are
+// process runs one batch under one hold of the writer lock, then, while
+// the turn lasts, the batches more has queued meanwhile: under a lock held
+// all along the log cannot have changed, so they are decided without
+// reading it again, and the lock is taken once for them all. When the
+// hold reaches the end of its turn (turns.go) the jobs not yet tried are
 // returned, untouched, to be queued again.
-func (s *stream) process(batch []*job) (rest []*job) {
-	outs := make([]outcome, len(batch))
-	for i, j := range batch {
-		outs[i].j = j
-	}
+func (s *stream) process(batch []*job, more func() []*job) (rest []*job) {
+	outs := outcomes(batch)
 	// Outcomes [released, decided) are finished here; with --sync each
 	// the syncer finishes each before that as soon as its sync is done.
 	released, decided := 0, len(outs)
@@ -165,12 +177,40 @@ func (s *stream) process(batch []*job) (rest []*job) {
 		s.failAll(outs, err)
 		return
 	}
-	decided = s.decideAppendLocked(ctx, outs, turnEnd, &released)
-	// A store whose lock does not reach other machines (JetStream) may
-	// refuse an append another writer got in first: decide again, on the
-	// log as it is, what was not appended.
-	s.retryConflictsLocked(ctx, outs[:decided], func(rest []outcome) { s.decideAppendLocked(ctx, rest, time.Time{}, nil) })
-	return batch[decided:]
+	for {
+		decided = s.decideAppendLocked(ctx, outs, turnEnd, &released)
+		// A store whose lock does not reach other machines (JetStream)
+		// may refuse an append another writer got in first: decide
+		// again, on the log as it is, what was not appended.
+		s.retryConflictsLocked(ctx, outs[:decided], func(rest []outcome) { s.decideAppendLocked(ctx, rest, time.Time{}, nil) })
+		if decided < len(outs) || !s.loaded {
+			// The turn ended, or a failure dropped the cache: the
+			// next batch takes the lock and reads the log again.
+			return batch[decided:]
+		}
+		next := more()
+		if len(next) == 0 {
+			return nil
+		}
+		if time.Now().After(turnEnd) {
+			return next // tried after the pause that ends the turn
+		}
+		for i := released; i < decided; i++ {
+			outs[i].finish()
+		}
+		batch, ctx = next, next[0].ctx
+		outs = outcomes(batch)
+		released, decided = 0, len(outs)
+	}
+}
+
+// outcomes are a batch's outcomes, to be decided.
+func outcomes(batch []*job) []outcome {
+	outs := make([]outcome, len(batch))
+	for i, j := range batch {
+		outs[i].j = j
+	}
+	return outs
 }
 
 // decideAppendLocked decides outs on the cached state, up to the end of

@@ -31,7 +31,9 @@ func (s *stream) decideOne(ctx context.Context, j *job) ([]record.Record, *Failu
 	if err != nil {
 		return nil, fail(KindInvalid, "encode handle request: %w", err)
 	}
-	s.reqBuf = req // reused: the call is over when it returns
+	if cap(req) <= keepBuf {
+		s.reqBuf = req // reused: the call is over when it returns
+	}
 	raw, err := s.call(ctx, req)
 	if err != nil {
 		return nil, AsFailure(err, KindHandlerFailed)
@@ -158,7 +160,12 @@ func (s *stream) stage(line []byte) record.Record {
 // failure the commands not yet durable fail, with every later decision
 // (failFrom), and the log is cut back to what was durable.
 func (s *stream) appendLocked(outs []outcome) {
-	defer func() { s.pendingLines = s.pendingLines[:0] }()
+	defer func() {
+		s.pendingLines = s.pendingLines[:0]
+		if cap(s.pendingLines) > keepBuf {
+			s.pendingLines = nil
+		}
+	}()
 	if len(s.pendingLines) == 0 {
 		return
 	}

@@ -25,6 +25,11 @@ type Config struct {
 	Log           *slog.Logger
 	Now           func() time.Time // clock for event timestamps; time.Now if nil
 	MaxEvent      int              // the longest event line appended; 0: record.DefaultMaxEvent
+	// MemoryBudget bounds, in bytes, what the engine holds of its input:
+	// lines read and not yet done with (Pipe, with InputBudget), the log
+	// read for replays, and the buffers actors keep; 0:
+	// DefaultMemoryBudget.
+	MemoryBudget int
 }
 
 // Default values for the Config fields the programs expose as flags.
@@ -33,6 +38,9 @@ const (
 	DefaultLockTimeout   = 10 * time.Second
 	DefaultIdleTimeout   = 5 * time.Minute
 	DefaultMaxActors     = 1024
+	// DefaultMemoryBudget keeps a run well under 100 MiB of memory
+	// whatever the size of its commands (bench (m)).
+	DefaultMemoryBudget = 32 << 20
 )
 
 // pipelineDepth is how many requests the engine keeps in flight per
@@ -47,9 +55,10 @@ const maxBatch = 256
 // Engine routes commands to actors, one per active instance. It is safe for
 // concurrent use.
 type Engine struct {
-	cfg    Config
-	commit *committer
-	jobs   chan struct{} // semaphore bounding handler requests in flight
+	cfg     Config
+	commit  *committer
+	jobs    chan struct{} // semaphore bounding handler requests in flight
+	replays chan struct{} // semaphore bounding replays under way, each holding two batches
 
 	mu     sync.Mutex
 	actors map[record.StreamID]*list.Element // of *actor
@@ -77,10 +86,14 @@ func New(cfg Config) *Engine {
 	if cfg.Sync == "" {
 		cfg.Sync = SyncBatch
 	}
+	if cfg.MemoryBudget <= 0 {
+		cfg.MemoryBudget = DefaultMemoryBudget
+	}
 	e := &Engine{
 		cfg:         cfg,
 		commit:      &committer{store: cfg.Store},
 		jobs:        make(chan struct{}, cfg.Jobs*pipelineDepth),
+		replays:     make(chan struct{}, max(2, cfg.MemoryBudget/replayShare/(2*replayBatchBytes))),
 		actors:      make(map[record.StreamID]*list.Element),
 		lru:         list.New(),
 		stopJanitor: make(chan struct{}),
@@ -89,6 +102,15 @@ func New(cfg Config) *Engine {
 	go e.janitor()
 	return e
 }
+
+// How the memory budget is shared: a quarter for the batches of the log
+// that replays hold (two each, see replayer), the rest for input lines in
+// flight (InputBudget).
+const replayShare = 4
+
+// InputBudget is what Pipe may hold of input lines in flight, in bytes:
+// the engine's share of its memory budget for them.
+func (e *Engine) InputBudget() int { return e.cfg.MemoryBudget - e.cfg.MemoryBudget/replayShare }
 
 // Route reports whether commands for an aggregate type have a handler.
 func (e *Engine) Route(aggType string) bool {

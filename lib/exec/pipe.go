@@ -9,13 +9,15 @@ import (
 	"time"
 )
 
-// window bounds how many input lines are in flight at once, and
-// inflightBytes how many bytes of them, so memory stays bounded whatever
-// the input's size and the length of its lines.
-const (
-	window        = 16384
-	inflightBytes = 64 << 20
-)
+// window bounds how many input lines are in flight at once; Pipe's
+// memory argument how many bytes they take, so memory stays bounded
+// whatever the input's size and the length of its lines.
+const window = 16384
+
+// lineCost is what a line in flight takes of Pipe's memory: the line kept
+// for its outcome, its command decoded beside it, and what goes with
+// them (its slot, the engine's job, the outcome's channel and records).
+func lineCost(n int) int { return 2*n + 512 }
 
 // Outcome is the result for one input line.
 type Outcome struct {
@@ -37,10 +39,11 @@ func Done(f *Failure) *Pending {
 // being worked on. flush is called whenever the next outcome is not ready,
 // so a pipe downstream sees records promptly. A line longer than maxLine
 // (record.MaxLine) is not submitted: it fails as invalid input, naming
-// its length and the limit, and the lines after it are read. Pipe stops
-// reading when stop is done (finishing the lines in hand) or when emit
-// fails.
-func Pipe(stop context.Context, in io.Reader, maxLine int, submit func(line []byte) *Pending, emit func(Outcome) error, flush func() error) error {
+// its length and the limit, and the lines after it are read. The lines
+// in flight take at most memory bytes (lineCost; one alone always fits):
+// Engine.InputBudget. Pipe stops reading when stop is done (finishing the
+// lines in hand) or when emit fails.
+func Pipe(stop context.Context, in io.Reader, maxLine, memory int, submit func(line []byte) *Pending, emit func(Outcome) error, flush func() error) error {
 	type slot struct {
 		line  int64
 		input []byte
@@ -53,11 +56,11 @@ func Pipe(stop context.Context, in io.Reader, maxLine int, submit func(line []by
 	// stop never strands a submitted line without its outcome.
 	var gate sync.Mutex
 	stopped := false
-	budget := record.NewBudget(inflightBytes)
+	budget := record.NewBudget(memory)
 	go func() {
 		defer close(slots)
 		err := record.ScanLines(in, maxLine, func(n int64, line []byte, tooLong error) bool {
-			if !budget.Take(len(line), quit) {
+			if !budget.Take(lineCost(len(line)), quit) {
 				return false
 			}
 			line = bytes.Clone(line) // kept for the outcome
@@ -87,7 +90,8 @@ func Pipe(stop context.Context, in io.Reader, maxLine int, submit func(line []by
 	defer close(quit)
 	emitted := emit
 	emit = func(o Outcome) error {
-		budget.Give(len(o.Input))
+		// The line is in use until emitted: only then is its room free.
+		defer budget.Give(lineCost(len(o.Input)))
 		return emitted(o)
 	}
 	// finish emits what was already submitted, then stops.

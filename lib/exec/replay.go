@@ -11,7 +11,7 @@ import (
 // replayBatch bounds an apply request: events per request and bytes.
 const (
 	replayBatchEvents = 4096
-	replayBatchBytes  = 4 << 20
+	replayBatchBytes  = 1 << 20
 )
 
 // headRoom is the space kept in front of a batch's lines for the head of
@@ -24,7 +24,8 @@ const headRoom = 4 << 10
 // one batch, the next is read: each request needs the state the one
 // before it answered, but reading the log and applying overlap, so a
 // replay takes about the longer of the two rather than their sum. Two
-// buffers of a batch each are all it holds.
+// buffers of a batch each are all it holds, and only so many replays run
+// at once (Engine.replays): it waits for its turn at its first line.
 type replayer struct {
 	ctx   context.Context
 	s     *stream
@@ -34,6 +35,7 @@ type replayer struct {
 	n        int    // lines in batch
 	spare    []byte // the other buffer, once the apply in flight gave it back
 	inflight chan applied
+	turn     bool // it holds one of Engine.replays
 }
 
 // applied is what an apply sent by the replayer came back with.
@@ -55,6 +57,14 @@ func (r *replayer) entry(en eventlog.Entry) error {
 	r.s.noteIDs(en.Line)
 	if !r.s.hasState() {
 		return nil
+	}
+	if !r.turn && r.s.e.replays != nil {
+		select {
+		case r.s.e.replays <- struct{}{}:
+			r.turn = true
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		}
 	}
 	if r.n == 0 {
 		if cap(r.batch) < headRoom {
@@ -121,5 +131,10 @@ func (r *replayer) finish(err error) error {
 	if werr := r.wait(); err == nil {
 		err = werr
 	}
+	if r.turn {
+		<-r.s.e.replays
+		r.turn = false
+	}
+	r.batch, r.spare = nil, nil
 	return err
 }

@@ -233,15 +233,17 @@ func (s *stream) unflushedLocked(outs []outcome, i int, from int64, err error) {
 	s.failFrom(outs, i, err)
 }
 
-// keepReqBuf is the largest request buffer a stream keeps for reuse.
-const keepReqBuf = 64 << 10
+// keepBuf is the largest buffer (a request, decided lines) a stream
+// keeps for reuse: there are as many as cached actors, so what they keep
+// is outside the memory budget, and a few KiB each.
+const keepBuf = 8 << 10
 
 // apply asks the handler to fold events onto the cached state.
 func (s *stream) apply(ctx context.Context, events [][]byte) (record.RawMessage, error) {
 	req := appendApplyRequest(s.reqBuf[:0], s.id, s.state, events)
 	// Reused, as by decideOne (calls on a stream run one at a time), but
 	// not a large one: every cached actor would keep megabytes.
-	if cap(req) <= keepReqBuf {
+	if cap(req) <= keepBuf {
 		s.reqBuf = req
 	}
 	return s.applyRequest(ctx, req)

@@ -553,3 +553,23 @@ bad_input() {
 	# what a reader of Go would not know
 	refute_stderr --partial 'Go struct'
 }
+
+@test "--memory bounds what a run holds, not what it does: 3,000 commands of 3 KiB under --memory 1MiB all run, in order" {
+	local pad
+	pad=$(head -c 3000 /dev/zero | tr '\0' x)
+	awk -v pad="$pad" 'BEGIN {
+		for (i = 0; i < 3000; i++)
+			printf "{\"aggregate_type\":\"counter\",\"instance_id\":\"m%d\",\"command\":{\"type\":\"Increment\",\"data\":{\"note\":\"%s\"}}}\n", i % 30, pad
+	}' >"$BATS_TEST_TMPDIR/large.jsonl"
+	run exec_counter --sync none --memory 1MiB "$BATS_TEST_TMPDIR/large.jsonl"
+	assert_success
+	[[ $(wc -l <<<"$output") -eq 3000 ]]
+	# Each instance's versions come out in order: 1, 2, ... 100.
+	run jq -rs 'group_by(.instance_id) | map([.[].version] == [range(1; 101)]) | all' <<<"$output"
+	assert_output true
+	[[ $(value_of m7) -eq 100 ]]
+
+	run --separate-stderr exec_counter --memory 512KiB </dev/null
+	assert_failure 2
+	assert_stderr_line 'fold-exec: error: --memory "512KiB" is less than 1MiB'
+}
