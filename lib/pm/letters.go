@@ -30,7 +30,9 @@ func LettersAt(dir string) Letters {
 
 // Append adds letters in one write (O_APPEND, so lines from another
 // appender do not interleave with them) and makes them durable. The file
-// and its directory are created when missing.
+// and its directory are created when missing. A file whose last line was
+// torn (a crash mid-write) gets a newline first: the torn line stays, as
+// a line readers report, and the new letters are not glued onto it.
 func (l Letters) Append(letters []record.DeadLetter) error {
 	if len(letters) == 0 {
 		return nil
@@ -49,6 +51,12 @@ func (l Letters) Append(letters []record.DeadLetter) error {
 	f, err := l.open()
 	if err != nil {
 		return err
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		var last [1]byte
+		if n, err := f.ReadAt(last[:], st.Size()-1); n == 1 && err == nil && last[0] != '\n' {
+			buf = append([]byte{'\n'}, buf...)
+		}
 	}
 	if _, err := f.Write(buf); err != nil {
 		f.Close()
@@ -75,7 +83,7 @@ func (l Letters) open() (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("open dead letters: %w", err)
 	}
-	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(l.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open dead letters: %w", err)
 	}
