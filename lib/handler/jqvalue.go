@@ -37,11 +37,17 @@ const minPerPart = 32
 // decodeWith is decodeValue, with the size from which the request's
 // arrays are decoded in parallel (0: never).
 func decodeWith(b []byte, parallel int) (any, error) {
+	return decodeFrom(b, parallel, nil)
+}
+
+// decodeFrom is decodeWith, taking the request's arrays decoded ahead
+// from ahead (nil: none).
+func decodeFrom(b []byte, parallel int, ahead *aheads) (any, error) {
 	// One copy of the request as a string: every string decoded from it
 	// without escapes, key or value, is a substring of it, with no
 	// allocation of its own. Nothing decoded outlives the call (the
 	// program's answer is encoded as JSON), so the copy is freed with it.
-	d := valueDecoder{s: string(b), parallel: parallel}
+	d := valueDecoder{s: string(b), parallel: parallel, ahead: ahead}
 	d.space()
 	v, err := d.value(0)
 	if err != nil {
@@ -57,7 +63,8 @@ func decodeWith(b []byte, parallel int) (any, error) {
 type valueDecoder struct {
 	s        string
 	i        int
-	parallel int // see decodeWith
+	parallel int     // see decodeWith
+	ahead    *aheads // arrays decoded ahead (see DecodeAhead), or nil
 }
 
 func (d *valueDecoder) errorf(format string, args ...any) error {
@@ -144,6 +151,12 @@ func (d *valueDecoder) object(depth int) (any, error) {
 func (d *valueDecoder) array(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, d.errorf("nested too deep")
+	}
+	if depth == 2 && d.ahead != nil {
+		if v, n, ok := d.ahead.take(d.s[d.i:]); ok {
+			d.i += n
+			return v, nil
+		}
 	}
 	if depth == 2 && d.parallel > 0 && len(d.s)-d.i >= d.parallel {
 		return d.arrayParallel(depth)

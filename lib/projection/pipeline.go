@@ -3,6 +3,7 @@ package projection
 import (
 	"sync"
 
+	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/record"
 )
 
@@ -27,6 +28,7 @@ type pipeline struct {
 type held struct {
 	recs  []record.Record
 	arena []byte
+	array []byte // the records as a request's JSON array, for DecodeAhead
 }
 
 func newPipeline(r *Runner) *pipeline {
@@ -75,6 +77,11 @@ func (p *pipeline) submit(recs []record.Record) error {
 		r.Event = h.arena[start:len(h.arena):len(h.arena)]
 		h.recs = append(h.recs, r)
 	}
+	if c := p.r.Proj.h; handler.DecodesAhead(c) {
+		// The handler decodes this batch while it runs the one before.
+		h.array = appendArray(h.array[:0], recs)
+		handler.DecodeAhead(c, h.array)
+	}
 	p.busy.Add(1)
 	p.work <- h
 	return nil
@@ -91,4 +98,17 @@ func (p *pipeline) wait() error {
 func (p *pipeline) close() {
 	close(p.work)
 	<-p.done
+}
+
+// appendArray appends recs as the JSON array of a project request, as
+// Projection.Apply writes it when its cursors cover none of them.
+func appendArray(dst []byte, recs []record.Record) []byte {
+	dst = append(dst, '[')
+	for i, r := range recs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = record.AppendRecord(dst, r)
+	}
+	return append(dst, ']')
 }
