@@ -1,7 +1,9 @@
 package projection
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -31,7 +33,7 @@ func TestPipelineJQBatches(t *testing.T) {
 	for name, batches := range map[string][][]record.Record{
 		"one batch":    {append(recs("a/1", 1, 300), recs("b/1", 1, 200)...)},
 		"many batches": {recs("a/1", 1, 100), recs("a/1", 101, 300), recs("b/1", 1, 1), recs("b/1", 2, 200)},
-		"overlapping":  {recs("a/1", 1, 150), recs("a/1", 100, 300), recs("b/1", 1, 200), recs("a/1", 1, 300)},
+		"overlapping":  {recs("a/1", 1, 150), recs("a/1", 100, 300), append(recs("b/1", 1, 200), recs("a/1", 250, 300)...), recs("a/1", 1, 300)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := handler.NewPool(handler.Config{Command: "jq:../../examples/counter/total_counter.jq", Timeout: 20 * time.Second}, 1)
@@ -56,5 +58,39 @@ func TestPipelineJQBatches(t *testing.T) {
 				t.Fatalf("%d records applied; want 500", r.Applied())
 			}
 		})
+	}
+}
+
+// Given the batch as a JSON array, the request holds it as it is when no
+// record is skipped, and the records taken one by one when one is, at
+// the start, in the middle or at the end.
+func TestApplyArray(t *testing.T) {
+	batch := []record.Record{rec("a/1", 1), rec("a/1", 2), rec("b/1", 1), rec("b/1", 2)}
+	array := appendArray(nil, batch)
+	for _, c := range []struct {
+		covered map[string]record.Cursor
+		want    string
+	}{
+		{nil, "[a/1@1 a/1@2 b/1@1 b/1@2]"},
+		{map[string]record.Cursor{"a/1": {Offset: 10}}, "[a/1@2 b/1@1 b/1@2]"},
+		{map[string]record.Cursor{"b/1": {Offset: 10}}, "[a/1@1 a/1@2 b/1@2]"},
+		{map[string]record.Cursor{"b/1": {Offset: 20}}, "[a/1@1 a/1@2]"},
+	} {
+		h := &counter{}
+		p := New("p", h, record.Checkpoint{Cursors: c.covered})
+		n, _, err := p.apply(context.Background(), batch, array)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range h.last {
+			got = append(got, fmt.Sprintf("%s/%s@%d", r.AggregateType, r.InstanceID, r.Version))
+		}
+		if fmt.Sprint(got) != c.want || n != len(got) {
+			t.Errorf("covered %v: handler saw %v (%d applied); want %s", c.covered, got, n, c.want)
+		}
+		if c.covered == nil && !bytes.Contains(p.req, array) {
+			t.Errorf("the request %s does not hold the array as it is", p.req)
+		}
 	}
 }
