@@ -14,7 +14,7 @@ func init() {
 	phases = append(phases, []struct{ name, pattern string }{
 		{"jq in-process: run the program (gojq)", "handler.(*jqProgram).run"},
 		{"jq in-process: encode the answer", "gojq.Marshal"},
-		{"jq in-process: decode the request", "handler.decodeValue"},
+		{"jq in-process: decode the request (or the batch ahead)", "handler.(*valueDecoder)"},
 	}...)
 }
 

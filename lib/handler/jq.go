@@ -45,6 +45,7 @@ type jqProgram struct {
 	src     string                 // the program, once read
 	environ []string               // what $ENV holds
 	spare   atomic.Pointer[runner] // the runner load compiled, until taken
+	ahead   aheads                 // arrays of requests to come, decoded ahead
 }
 
 func newJQ(cfg Config, name, file string, size int) *jqProgram {
@@ -67,7 +68,7 @@ func (j *jqProgram) call(ctx context.Context, req []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, notCalled(j.name, err)
 	}
-	in, err := decodeValue(req)
+	in, err := decodeFrom(req, parallelBytes, &j.ahead)
 	if err != nil {
 		return nil, &Error{Handler: j.name, Reason: "was not called: the request is not one JSON value: " + err.Error(), Err: ErrBadRequest}
 	}

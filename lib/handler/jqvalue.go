@@ -1,11 +1,11 @@
 package handler
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -37,23 +37,34 @@ const minPerPart = 32
 // decodeWith is decodeValue, with the size from which the request's
 // arrays are decoded in parallel (0: never).
 func decodeWith(b []byte, parallel int) (any, error) {
-	d := valueDecoder{b: b, parallel: parallel}
+	return decodeFrom(b, parallel, nil)
+}
+
+// decodeFrom is decodeWith, taking the request's arrays decoded ahead
+// from ahead (nil: none).
+func decodeFrom(b []byte, parallel int, ahead *aheads) (any, error) {
+	// One copy of the request as a string: every string decoded from it
+	// without escapes, key or value, is a substring of it, with no
+	// allocation of its own. Nothing decoded outlives the call (the
+	// program's answer is encoded as JSON), so the copy is freed with it.
+	d := valueDecoder{s: string(b), parallel: parallel, ahead: ahead}
 	d.space()
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
 	}
 	d.space()
-	if d.i < len(d.b) {
+	if d.i < len(d.s) {
 		return nil, d.errorf("more than one value")
 	}
 	return v, nil
 }
 
 type valueDecoder struct {
-	b        []byte
+	s        string
 	i        int
-	parallel int // see decodeWith
+	parallel int     // see decodeWith
+	ahead    *aheads // arrays decoded ahead (see DecodeAhead), or nil
 }
 
 func (d *valueDecoder) errorf(format string, args ...any) error {
@@ -61,8 +72,8 @@ func (d *valueDecoder) errorf(format string, args ...any) error {
 }
 
 func (d *valueDecoder) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
 		case ' ', '\t', '\n', '\r':
 			d.i++
 		default:
@@ -72,10 +83,10 @@ func (d *valueDecoder) space() {
 }
 
 func (d *valueDecoder) value(depth int) (any, error) {
-	if d.i >= len(d.b) {
+	if d.i >= len(d.s) {
 		return nil, d.errorf("unexpected end")
 	}
-	switch c := d.b[d.i]; {
+	switch c := d.s[d.i]; {
 	case c == '{':
 		return d.object(depth + 1)
 	case c == '[':
@@ -91,11 +102,11 @@ func (d *valueDecoder) value(depth int) (any, error) {
 	case d.literal("null"):
 		return nil, nil
 	}
-	return nil, d.errorf("unexpected %q", d.b[d.i])
+	return nil, d.errorf("unexpected %q", d.s[d.i])
 }
 
 func (d *valueDecoder) literal(s string) bool {
-	if len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s {
+	if len(d.s)-d.i >= len(s) && d.s[d.i:d.i+len(s)] == s {
 		d.i += len(s)
 		return true
 	}
@@ -113,15 +124,15 @@ func (d *valueDecoder) object(depth int) (any, error) {
 		return m, nil
 	}
 	for {
-		if d.i >= len(d.b) || d.b[d.i] != '"' {
+		if d.i >= len(d.s) || d.s[d.i] != '"' {
 			return nil, d.errorf("want a string key")
 		}
-		k, err := d.key()
+		k, err := d.string()
 		if err != nil {
 			return nil, err
 		}
 		d.space()
-		if d.i >= len(d.b) || d.b[d.i] != ':' {
+		if d.i >= len(d.s) || d.s[d.i] != ':' {
 			return nil, d.errorf("want ':'")
 		}
 		d.i++
@@ -141,7 +152,13 @@ func (d *valueDecoder) array(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, d.errorf("nested too deep")
 	}
-	if depth == 2 && d.parallel > 0 && len(d.b)-d.i >= d.parallel {
+	if depth == 2 && d.ahead != nil {
+		if v, n, ok := d.ahead.take(d.s[d.i:]); ok {
+			d.i += n
+			return v, nil
+		}
+	}
+	if depth == 2 && d.parallel > 0 && len(d.s)-d.i >= d.parallel {
 		return d.arrayParallel(depth)
 	}
 	a := []any{}
@@ -165,7 +182,7 @@ func (d *valueDecoder) array(depth int) (any, error) {
 func (d *valueDecoder) open(closing byte) (empty bool) {
 	d.i++
 	d.space()
-	if d.i < len(d.b) && d.b[d.i] == closing {
+	if d.i < len(d.s) && d.s[d.i] == closing {
 		d.i++
 		return true
 	}
@@ -176,8 +193,8 @@ func (d *valueDecoder) open(closing byte) (empty bool) {
 // (more), or the closing bracket (not more, no error).
 func (d *valueDecoder) next(closing byte) (more bool, err error) {
 	d.space()
-	if d.i < len(d.b) {
-		switch d.b[d.i] {
+	if d.i < len(d.s) {
+		switch d.s[d.i] {
 		case ',':
 			d.i++
 			d.space()
@@ -219,10 +236,10 @@ func (d *valueDecoder) arrayParallel(depth int) (any, error) {
 		lo, hi := p*len(spans)/parts, (p+1)*len(spans)/parts
 		wg.Go(func() {
 			for k := lo; k < hi; k++ {
-				e := valueDecoder{b: d.b[:spans[k][1]], i: spans[k][0]}
+				e := valueDecoder{s: d.s[:spans[k][1]], i: spans[k][0]}
 				v, err := e.value(depth)
-				if err == nil && e.i != len(e.b) {
-					err = e.errorf("unexpected %q", e.b[e.i])
+				if err == nil && e.i != len(e.s) {
+					err = e.errorf("unexpected %q", e.s[e.i])
 				}
 				if err != nil {
 					errs[p] = err
@@ -247,8 +264,8 @@ func (d *valueDecoder) arrayParallel(depth int) (any, error) {
 // find the end; decoding the span checks the rest.
 func (d *valueDecoder) skip() error {
 	nest := 0
-	for d.i < len(d.b) {
-		switch c := d.b[d.i]; c {
+	for d.i < len(d.s) {
+		switch c := d.s[d.i]; c {
 		case '"':
 			if err := d.skipString(); err != nil {
 				return err
@@ -270,7 +287,7 @@ func (d *valueDecoder) skip() error {
 		default:
 			d.i++
 		}
-		if nest == 0 && d.i > 0 && (d.b[d.i-1] == '"' || d.b[d.i-1] == '}' || d.b[d.i-1] == ']') {
+		if nest == 0 && d.i > 0 && (d.s[d.i-1] == '"' || d.s[d.i-1] == '}' || d.s[d.i-1] == ']') {
 			return nil
 		}
 	}
@@ -285,13 +302,13 @@ func (d *valueDecoder) skip() error {
 func (d *valueDecoder) skipString() error {
 	start := d.i + 1
 	for from := start; ; {
-		k := bytes.IndexByte(d.b[from:], '"')
+		k := strings.IndexByte(d.s[from:], '"')
 		if k < 0 {
 			return d.errorf("unterminated string")
 		}
 		q := from + k
 		n := 0 // the backslashes right before the quote
-		for q-1-n >= start && d.b[q-1-n] == '\\' {
+		for q-1-n >= start && d.s[q-1-n] == '\\' {
 			n++
 		}
 		from = q + 1
@@ -307,35 +324,35 @@ func (d *valueDecoder) skipString() error {
 func (d *valueDecoder) number() (any, error) {
 	start := d.i
 	plain := true // an integer: no fraction, no exponent
-	if d.b[d.i] == '-' {
+	if d.s[d.i] == '-' {
 		d.i++
 	}
 	switch {
-	case d.i < len(d.b) && d.b[d.i] == '0':
+	case d.i < len(d.s) && d.s[d.i] == '0':
 		d.i++
-	case d.i < len(d.b) && '1' <= d.b[d.i] && d.b[d.i] <= '9':
+	case d.i < len(d.s) && '1' <= d.s[d.i] && d.s[d.i] <= '9':
 		d.digits()
 	default:
 		return nil, d.errorf("bad number")
 	}
-	if d.i < len(d.b) && d.b[d.i] == '.' {
+	if d.i < len(d.s) && d.s[d.i] == '.' {
 		plain = false
 		d.i++
 		if d.digits() == 0 {
 			return nil, d.errorf("bad number")
 		}
 	}
-	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+	if d.i < len(d.s) && (d.s[d.i] == 'e' || d.s[d.i] == 'E') {
 		plain = false
 		d.i++
-		if d.i < len(d.b) && (d.b[d.i] == '+' || d.b[d.i] == '-') {
+		if d.i < len(d.s) && (d.s[d.i] == '+' || d.s[d.i] == '-') {
 			d.i++
 		}
 		if d.digits() == 0 {
 			return nil, d.errorf("bad number")
 		}
 	}
-	s := string(d.b[start:d.i])
+	s := d.s[start:d.i]
 	if plain && s != "-0" {
 		if n, err := strconv.Atoi(s); err == nil {
 			return n, nil
@@ -346,42 +363,11 @@ func (d *valueDecoder) number() (any, error) {
 
 func (d *valueDecoder) digits() int {
 	n := 0
-	for d.i < len(d.b) && '0' <= d.b[d.i] && d.b[d.i] <= '9' {
+	for d.i < len(d.s) && '0' <= d.s[d.i] && d.s[d.i] <= '9' {
 		d.i++
 		n++
 	}
 	return n
-}
-
-// protocolKeys are the keys of the protocol's requests, records and
-// events: a key among them is not allocated again for every object.
-var protocolKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{
-		"op", "aggregate_type", "instance_id", "version", "state", "command", "context", "events", "records", "name",
-		"event", "type", "data", "ts", "id", "actor", "meta", "offset", "hash", "correlation_id", "command_id",
-	} {
-		m[k] = k
-	}
-	return m
-}()
-
-// key reads an object's key.
-func (d *valueDecoder) key() (string, error) {
-	// Look for the closing quote of a plain key: the lookup does not
-	// allocate.
-	for j := d.i + 1; j < len(d.b) && j-d.i <= 16; j++ {
-		if c := d.b[j]; c == '"' {
-			if k, ok := protocolKeys[string(d.b[d.i+1:j])]; ok {
-				d.i = j + 1
-				return k, nil
-			}
-			break
-		} else if c == '\\' || c < ' ' || c >= utf8.RuneSelf {
-			break
-		}
-	}
-	return d.string()
 }
 
 // string reads a string; invalid UTF-8 and lone surrogates become U+FFFD,
@@ -389,11 +375,11 @@ func (d *valueDecoder) key() (string, error) {
 func (d *valueDecoder) string() (string, error) {
 	d.i++ // "
 	start := d.i
-	// Most strings have no escapes and are ASCII: one allocation.
-	for d.i < len(d.b) {
-		c := d.b[d.i]
+	// Most strings have no escapes and are ASCII: a substring.
+	for d.i < len(d.s) {
+		c := d.s[d.i]
 		if c == '"' {
-			s := string(d.b[start:d.i])
+			s := d.s[start:d.i]
 			d.i++
 			return s, nil
 		}
@@ -402,9 +388,9 @@ func (d *valueDecoder) string() (string, error) {
 		}
 		d.i++
 	}
-	buf := append([]byte(nil), d.b[start:d.i]...)
-	for d.i < len(d.b) {
-		c := d.b[d.i]
+	buf := []byte(d.s[start:d.i])
+	for d.i < len(d.s) {
+		c := d.s[d.i]
 		switch {
 		case c == '"':
 			d.i++
@@ -420,7 +406,7 @@ func (d *valueDecoder) string() (string, error) {
 			buf = append(buf, c)
 			d.i++
 		default:
-			r, size := utf8.DecodeRune(d.b[d.i:])
+			r, size := utf8.DecodeRuneInString(d.s[d.i:])
 			buf = utf8.AppendRune(buf, r) // RuneError for a bad byte
 			d.i += size
 		}
@@ -430,10 +416,10 @@ func (d *valueDecoder) string() (string, error) {
 
 // escape appends what the escape at d.i stands for.
 func (d *valueDecoder) escape(buf []byte) ([]byte, error) {
-	if d.i+1 >= len(d.b) {
+	if d.i+1 >= len(d.s) {
 		return nil, d.errorf("unterminated string")
 	}
-	c := d.b[d.i+1]
+	c := d.s[d.i+1]
 	d.i += 2
 	switch c {
 	case '"', '\\', '/':
@@ -473,22 +459,21 @@ func (d *valueDecoder) escape(buf []byte) ([]byte, error) {
 }
 
 func (d *valueDecoder) hex4() (rune, bool) {
-	if len(d.b)-d.i < 4 {
+	if len(d.s)-d.i < 4 {
 		return 0, false
 	}
 	var r rune
-	for _, c := range d.b[d.i : d.i+4] {
-		switch {
+	for k := range 4 {
+		switch c := d.s[d.i+k]; {
 		case '0' <= c && c <= '9':
-			c -= '0'
+			r = r<<4 | rune(c-'0')
 		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
+			r = r<<4 | rune(c-'a'+10)
 		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
+			r = r<<4 | rune(c-'A'+10)
 		default:
 			return 0, false
 		}
-		r = r<<4 | rune(c)
 	}
 	d.i += 4
 	return r, true

@@ -113,3 +113,19 @@ func FuzzDecodeValue(f *testing.F) {
 	}
 	f.Fuzz(checkDecode)
 }
+
+// Decoded strings are not the caller's bytes: a projection reuses its
+// request buffer for the next batch while a value may still be in use.
+func TestDecodeValueOwnsItsStrings(t *testing.T) {
+	b := []byte(`{"type":"Incremented","id":"abc"}`)
+	v, err := decodeValue(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = 'x'
+	}
+	if want := map[string]any{"type": "Incremented", "id": "abc"}; !reflect.DeepEqual(v, want) {
+		t.Fatalf("after the request buffer changed: %#v, want %#v", v, want)
+	}
+}

@@ -3,6 +3,7 @@ package projection
 import (
 	"sync"
 
+	"github.com/fold-es/fold/lib/handler"
 	"github.com/fold-es/fold/lib/record"
 )
 
@@ -27,6 +28,8 @@ type pipeline struct {
 type held struct {
 	recs  []record.Record
 	arena []byte
+	array []byte // the records as a request's JSON array, for DecodeAhead; nil if not written
+	buf   []byte // array's, reused
 }
 
 func newPipeline(r *Runner) *pipeline {
@@ -41,7 +44,7 @@ func (p *pipeline) run() {
 	defer close(p.done)
 	for h := range p.work {
 		if p.failed() == nil {
-			if err := p.r.apply(h.recs); err != nil {
+			if err := p.r.apply(h.recs, h.array); err != nil {
 				p.mu.Lock()
 				p.err = err
 				p.mu.Unlock()
@@ -68,12 +71,18 @@ func (p *pipeline) submit(recs []record.Record) error {
 		return nil
 	}
 	h := <-p.free
-	h.recs, h.arena = h.recs[:0], h.arena[:0]
+	h.recs, h.arena, h.array = h.recs[:0], h.arena[:0], nil
 	for _, r := range recs {
 		start := len(h.arena)
 		h.arena = append(h.arena, r.Event...)
 		r.Event = h.arena[start:len(h.arena):len(h.arena)]
 		h.recs = append(h.recs, r)
+	}
+	if c := p.r.Proj.h; handler.DecodesAhead(c) {
+		// The handler decodes this batch while it runs the one before.
+		h.buf = appendArray(h.buf[:0], recs)
+		h.array = h.buf
+		handler.DecodeAhead(c, h.array)
 	}
 	p.busy.Add(1)
 	p.work <- h
@@ -91,4 +100,21 @@ func (p *pipeline) wait() error {
 func (p *pipeline) close() {
 	close(p.work)
 	<-p.done
+}
+
+// appendArray appends recs as the JSON array of a project request, as
+// Projection.Apply writes it when its cursors cover none of them.
+func appendArray(dst []byte, recs []record.Record) []byte {
+	return append(appendRecords(append(dst, '['), recs), ']')
+}
+
+// appendRecords appends recs as JSON, separated by commas.
+func appendRecords(dst []byte, recs []record.Record) []byte {
+	for i, r := range recs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = record.AppendRecord(dst, r)
+	}
+	return dst
 }

@@ -69,11 +69,19 @@ func (p *Projection) Checkpoint() record.Checkpoint {
 // state changed. When the handler fails, nothing changes and the error
 // names the handler.
 func (p *Projection) Apply(ctx context.Context, recs []record.Record) (applied int, changed bool, err error) {
+	return p.apply(ctx, recs, nil)
+}
+
+// apply is Apply. array, when not nil, is recs written as a JSON array
+// (appendArray): the request takes it as it is when no record is skipped,
+// which is what the handler decoded ahead.
+func (p *Projection) apply(ctx context.Context, recs []record.Record, array []byte) (applied int, changed bool, err error) {
 	p.req = append(p.req[:0], `{"op":"project","name":`...)
 	p.req = record.AppendString(p.req, p.name)
 	p.req = append(p.req, `,"state":`...)
 	p.req = append(p.req, p.state...)
 	p.req = append(p.req, `,"records":[`...)
+	start := len(p.req)
 	// Records come grouped by stream: the cursor is looked up once per
 	// group and moved as records are taken; a group's end leaves it in
 	// moved, where a later group of the same stream finds it.
@@ -94,14 +102,25 @@ func (p *Projection) Apply(ctx context.Context, recs []record.Record) (applied i
 			}
 		}
 		if have && r.Offset <= cur.Offset {
+			if array != nil {
+				// Not the array after all: the records taken so far
+				// (all of them until this one) are written one by one.
+				p.req = appendRecords(p.req[:start], recs[:i])
+				array = nil
+			}
 			continue
 		}
 		cur, have = record.Cursor{Offset: r.Offset, Hash: r.Hash}, true
-		if applied > 0 {
-			p.req = append(p.req, ',')
+		if array == nil {
+			if applied > 0 {
+				p.req = append(p.req, ',')
+			}
+			p.req = record.AppendRecord(p.req, r)
 		}
-		p.req = record.AppendRecord(p.req, r)
 		applied++
+	}
+	if array != nil {
+		p.req = append(p.req, array[1:len(array)-1]...)
 	}
 	if applied == 0 {
 		return 0, false, nil

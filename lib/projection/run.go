@@ -138,7 +138,7 @@ func (r *Runner) FromStdin(stop, work context.Context, feed watch.Feed, types []
 				recs = append(recs, rec)
 			}
 		}
-		if err := r.apply(recs); err != nil {
+		if err := r.apply(recs, nil); err != nil {
 			return err
 		}
 		if b.Idle {
@@ -156,11 +156,13 @@ func (r *Runner) Show(work context.Context) error {
 	return r.finish(nil)
 }
 
-func (r *Runner) apply(recs []record.Record) error {
+// apply applies recs; array, when not nil, is recs as a JSON array (see
+// Projection.apply).
+func (r *Runner) apply(recs []record.Record, array []byte) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	n, changed, err := r.Proj.Apply(r.work, recs)
+	n, changed, err := r.Proj.apply(r.work, recs, array)
 	if err != nil {
 		return &BatchError{N: len(recs), First: recs[0], Err: err}
 	}

@@ -106,6 +106,19 @@ counter_input() {
 	assert_json_eq "$output" "$want"
 }
 
+@test "total-counter projection: in-process, batches of any size from the root give jq's state" {
+	counter_input | exec_counter >/dev/null 2>&1 || true
+	run --separate-stderr fold-project --name jq --subscribe counter --handler "$TOTALS_JQ" --batch 5
+	assert_success
+	local want=$output n
+	# each batch is decoded while the one before runs
+	for n in 1 3 64 1024; do
+		run --separate-stderr fold-project --name in --subscribe counter --handler "$TOTALS_IN" --batch "$n" --rebuild
+		assert_success
+		assert_json_eq "$output" "$want"
+	done
+}
+
 # saga ROOT ORDER FULFIL: the saga of examples/saga on ROOT, with the order
 # and fulfil handlers given (inventory and shipping in sh), dispatched by
 # fold-pm until nothing is left to do.
