@@ -1,8 +1,10 @@
 package watch
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -114,5 +116,49 @@ func TestCheckedCutShort(t *testing.T) {
 	}}
 	if _, err := catchUp(t, src, cursors); err != nil || len(rewritten) != 1 {
 		t.Fatalf("catch-up of a log cut short: rewritten %v, err %v; want counter/s002 reported", rewritten, err)
+	}
+}
+
+func TestCheckedReadsWhatChangedInDiscoveryOrder(t *testing.T) {
+	r, cursors := checkedRoot(t, probeMin+10)
+	// s050 was created after s003, so the registry lists it later: its
+	// records come later whatever the order of the appends.
+	late := r.append(sid("counter/s050"), 1)
+	early := r.append(sid("counter/s003"), 2)
+	// A stream with no cursor, not in the registry (another tool made
+	// it): read from its start.
+	if err := os.MkdirAll(r.root.StreamDir(sid("counter/zz")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	raw := r.event("Happened")
+	if err := os.WriteFile(r.root.LogPath(sid("counter/zz")), []byte(raw+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	recs, err := catchUp(t, &Source{Store: r.root, Checked: time.Now().Add(time.Hour),
+		Log: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))}, cursors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the others were found unchanged by their stat alone, and skipped
+	if want := fmt.Sprintf("streams=%d unchanged=%d", probeMin+11, probeMin+8); !strings.Contains(log.String(), want) {
+		t.Errorf("log %q; want %q", log.String(), want)
+	}
+	want := append(expect("counter/s003", cursors["counter/s003"].Offset, 1, early), expect("counter/s050", cursors["counter/s050"].Offset, 1, late)...)
+	sameRecords(t, recs, append(want, expect("counter/zz", 0, 0, []string{raw})...))
+}
+
+func TestCheckedStreamGone(t *testing.T) {
+	r, cursors := checkedRoot(t, probeMin+10)
+	if err := os.RemoveAll(r.root.StreamDir(sid("counter/s009"))); err != nil {
+		t.Fatal(err)
+	}
+	var rewritten []string
+	src := &Source{Store: r.root, Checked: time.Now().Add(time.Hour), OnRewritten: func(e *RewrittenError) error {
+		rewritten = append(rewritten, e.Stream.String()+": "+e.Reason)
+		return nil
+	}}
+	if recs, err := catchUp(t, src, cursors); err != nil || len(recs) != 0 || len(rewritten) != 1 || rewritten[0] != "counter/s009: the stream no longer exists" {
+		t.Fatalf("catch-up with a stream gone = %v, %v, rewritten %q; want counter/s009 reported gone", recs, err, rewritten)
 	}
 }

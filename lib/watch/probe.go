@@ -72,6 +72,15 @@ func probe(st store.Store, id record.StreamID, t *tail, checked time.Time) probe
 	return pr
 }
 
+// probe probes id's log from t, unless quick found it has nothing to
+// read. It runs on several goroutines at once: r.need is only read.
+func (r *reader) probe(id record.StreamID, t *tail) probed {
+	if r.need != nil && !r.need[id] {
+		return probed{unchanged: true}
+	}
+	return probe(r.s.Store, id, t, r.s.Checked)
+}
+
 // ChangeMargin is how much older than Source.Checked a log's change time
 // must be for the log to be taken as unchanged since then. File times come
 // from the kernel's coarse clock, a tick (a few ms) behind the clock
@@ -116,7 +125,7 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
-			pr := probe(r.s.Store, id, tails[i], r.s.Checked)
+			pr := r.probe(id, tails[i])
 			if err := use(i, pr); err != nil {
 				return err
 			}
@@ -150,7 +159,7 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for i := range jobs {
-				pr := probe(r.s.Store, ids[i], tails[i], r.s.Checked)
+				pr := r.probe(ids[i], tails[i])
 				results <- result{i, pr} // never blocks: a token per result
 			}
 		})

@@ -21,6 +21,9 @@ type reader struct {
 	b        batcher
 	durable  bool // sync a log before reading what is new in it (Follow)
 	skipped  int  // logs found unchanged by a stat alone
+	// need, when not nil, holds the only streams with anything to read
+	// (quick found the others unchanged).
+	need map[record.StreamID]bool
 }
 
 func (s *Source) newReader(ctx context.Context, fn func(Batch) error) *reader {
@@ -157,7 +160,7 @@ func (r *reader) report() {
 // read checks that t still matches id's log and queues the complete lines
 // past it, moving t to the end of the last one.
 func (r *reader) read(id record.StreamID, t *tail) error {
-	return r.use(id, t, probe(r.s.Store, id, t, r.s.Checked))
+	return r.use(id, t, r.probe(id, t))
 }
 
 // use acts on what a probe found: a stream to read again from its start,

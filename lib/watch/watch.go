@@ -128,6 +128,14 @@ func (s *Source) CatchUp(ctx context.Context, cursors map[string]record.Cursor, 
 		return s.readOrdered(ctx, cursors, false, fn)
 	}
 	r := s.newReader(ctx, fn)
+	done, need, err := r.quick(cursors)
+	if err != nil {
+		return err
+	}
+	if done {
+		return r.b.flush(true)
+	}
+	r.need = need
 	ids, tails, err := r.start(cursors)
 	if err != nil {
 		return err
