@@ -67,4 +67,31 @@ func TestStreamDirsAndStatLog(t *testing.T) {
 	if _, err := r.StatLog(record.StreamID{Type: "order", ID: "2"}); !errors.Is(err, ErrNoStream) {
 		t.Errorf("StatLog of a missing stream = %v; want ErrNoStream", err)
 	}
+
+	// TypeStater says what StatLog says, through a link too
+	stat, done := r.TypeStater("counter")
+	defer done()
+	for _, id := range []string{"a", "b", "link"} {
+		want, werr := r.StatLog(record.StreamID{Type: "counter", ID: id})
+		got, err := stat(id)
+		if err != nil || werr != nil || got != want {
+			t.Errorf("TypeStater(counter)(%q) = %+v, %v; StatLog says %+v, %v", id, got, err, want, werr)
+		}
+	}
+	for _, id := range []string{"nope", "stray"} {
+		if _, err := stat(id); !errors.Is(err, ErrNoStream) {
+			t.Errorf("TypeStater(counter)(%q) = %v; want ErrNoStream", id, err)
+		}
+	}
+	if err := os.MkdirAll(r.LogPath(record.StreamID{Type: "counter", ID: "d"}), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stat("d"); err == nil || errors.Is(err, ErrNoStream) {
+		t.Errorf("TypeStater of a log that is a directory = %v; want an error", err)
+	}
+	missing, done2 := r.TypeStater("none")
+	defer done2()
+	if _, err := missing("x"); !errors.Is(err, ErrNoStream) {
+		t.Errorf("TypeStater of a missing type = %v; want ErrNoStream", err)
+	}
 }

@@ -27,6 +27,10 @@ type LogStater interface {
 	// StatLog returns an error wrapping ErrNoStream when the log does not
 	// exist, and one that is not a regular file is not a log to stat.
 	StatLog(id record.StreamID) (LogStat, error)
+	// TypeStater returns StatLog for the logs of one type, by id, for a
+	// caller about to stat many of them, cheaper per call where it can
+	// be; done releases what it holds. stat may be called concurrently.
+	TypeStater(typ string) (stat func(id string) (LogStat, error), done func())
 }
 
 // StatLog stats id's log (see LogStater).

@@ -97,15 +97,23 @@ const ChangeMargin = 2 * time.Second
 // one can set back. Anything else, or a store that cannot stat, is left
 // to the full check.
 func unchanged(st store.Store, id record.StreamID, t *tail, checked time.Time) bool {
-	if checked.IsZero() || t.pos.Offset <= 0 || t.counted {
-		return false
-	}
 	ls, ok := st.(store.LogStater)
-	if !ok {
+	if !ok || !mayVouch(t, checked) {
 		return false
 	}
 	s, err := ls.StatLog(id)
-	return err == nil && s.Size == t.pos.Offset && !s.Changed.IsZero() && s.Changed.Before(checked.Add(-ChangeMargin))
+	return err == nil && unchangedBy(s, t, checked)
+}
+
+// mayVouch reports whether checked can vouch for t: a cursor as the
+// consumer gave it (not moved by a read in this run: then it is counted).
+func mayVouch(t *tail, checked time.Time) bool {
+	return !checked.IsZero() && t.pos.Offset > 0 && !t.counted
+}
+
+// unchangedBy is unchanged's verdict on the log's stat s.
+func unchangedBy(s store.LogStat, t *tail, checked time.Time) bool {
+	return s.Size == t.pos.Offset && !s.Changed.IsZero() && s.Changed.Before(checked.Add(-ChangeMargin))
 }
 
 // Probing ahead: below probeMin streams it is not worth the goroutines;

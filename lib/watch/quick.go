@@ -23,7 +23,10 @@ const quickMax = 4
 // appended to after its stat here is then as if appended to after the
 // catch-up, as with any catch-up.
 func (r *reader) quick(cursors map[string]record.Cursor) (done bool, need map[record.StreamID]bool, err error) {
-	lister, ok := r.s.Store.(store.StreamLister)
+	lister, ok := r.s.Store.(interface {
+		store.StreamLister
+		store.LogStater
+	})
 	if r.s.Checked.IsZero() || len(r.s.Streams) > 0 || !ok {
 		return false, nil, nil
 	}
@@ -35,6 +38,15 @@ func (r *reader) quick(cursors map[string]record.Cursor) (done bool, need map[re
 	for _, id := range all {
 		if r.sel.Wants(id) {
 			ids = append(ids, id)
+		}
+	}
+	// The stats of a type's logs, shared by the workers.
+	stats := map[string]func(string) (store.LogStat, error){}
+	for _, id := range ids {
+		if stats[id.Type] == nil {
+			stat, done := lister.TypeStater(id.Type)
+			defer done()
+			stats[id.Type] = stat
 		}
 	}
 	changed := make([]bool, len(ids))
@@ -54,7 +66,12 @@ func (r *reader) quick(cursors map[string]record.Cursor) (done bool, need map[re
 					founds[w]++
 				}
 				t := newTail(c)
-				changed[i] = !unchanged(r.s.Store, id, &t, r.s.Checked)
+				if !mayVouch(&t, r.s.Checked) {
+					changed[i] = true
+					continue
+				}
+				s, err := stats[id.Type](id.ID)
+				changed[i] = err != nil || !unchangedBy(s, &t, r.s.Checked)
 			}
 		})
 	}
