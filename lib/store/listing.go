@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/vfs"
 )
 
 // StreamLister is a Store that can list its streams from their
@@ -39,18 +40,32 @@ func (r Root) StreamDirs(types ...string) ([]record.StreamID, error) {
 		if !td.IsDir() || (len(types) > 0 && !slices.Contains(types, typ)) {
 			continue
 		}
-		entries, err := fsys.ReadDir(filepath.Join(streams, typ))
-		if err != nil {
+		if out, err = r.streamDirs(out, typ); err != nil {
 			return nil, fmt.Errorf("list streams: %w", err)
-		}
-		out = slices.Grow(out, len(entries))
-		for _, d := range entries {
-			// A stream's directory, or a link to one: the log's stat
-			// says which links lead to a stream.
-			if d.IsDir() || d.Type()&fs.ModeSymlink != 0 {
-				out = append(out, record.StreamID{Type: typ, ID: d.Name()})
-			}
 		}
 	}
 	return out, nil
+}
+
+// streamDirsOf appends to out the streams of typ that have a directory,
+// from the directory's entries.
+func streamDirsOf(fsys vfs.FS, out []record.StreamID, dir, typ string) ([]record.StreamID, error) {
+	entries, err := fsys.ReadDir(dir)
+	if err != nil {
+		return out, err
+	}
+	out = slices.Grow(out, len(entries))
+	for _, d := range entries {
+		if streamEntry(d.Type()) {
+			out = append(out, record.StreamID{Type: typ, ID: d.Name()})
+		}
+	}
+	return out, nil
+}
+
+// streamEntry reports whether a directory entry of type t may be a
+// stream: a directory, a link (the log's stat says where it leads), or
+// one the file system did not type.
+func streamEntry(t fs.FileMode) bool {
+	return t.IsDir() || t&fs.ModeSymlink != 0 || t&fs.ModeIrregular != 0
 }

@@ -162,3 +162,22 @@ func TestCheckedStreamGone(t *testing.T) {
 		t.Fatalf("catch-up with a stream gone = %v, %v, rewritten %q; want counter/s009 reported gone", recs, err, rewritten)
 	}
 }
+
+func TestCheckedEmptyStreamsNeedNoRead(t *testing.T) {
+	r, cursors := checkedRoot(t, probeMin+10)
+	// a directory whose log is not written yet, and an empty log: nothing
+	// to read, so the catch-up is still over after the stats
+	if err := os.MkdirAll(r.root.StreamDir(sid("counter/nolog")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.add(sid("counter/empty"), "")
+	var log bytes.Buffer
+	recs, err := catchUp(t, &Source{Store: r.root, Checked: time.Now().Add(time.Hour),
+		Log: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))}, cursors)
+	if err != nil || len(recs) != 0 {
+		t.Fatalf("catch-up = %v, %v; want nothing", recs, err)
+	}
+	if want := fmt.Sprintf("streams=%d unchanged=%d", probeMin+12, probeMin+12); !strings.Contains(log.String(), want) {
+		t.Errorf("log %q; want %q", log.String(), want)
+	}
+}

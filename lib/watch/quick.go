@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 
@@ -66,11 +67,14 @@ func (r *reader) quick(cursors map[string]record.Cursor) (done bool, need map[re
 					founds[w]++
 				}
 				t := newTail(c)
-				if !mayVouch(&t, r.s.Checked) {
-					changed[i] = true
+				s, err := stats[id.Type](id.ID)
+				if c.Offset <= 0 {
+					// Read from its start: a log with no line, or none
+					// at all (a directory made, its log not yet), has
+					// nothing to read either.
+					changed[i] = !(errors.Is(err, store.ErrNoStream) || err == nil && s.Size == 0)
 					continue
 				}
-				s, err := stats[id.Type](id.ID)
 				changed[i] = err != nil || !unchangedBy(s, &t, r.s.Checked)
 			}
 		})
