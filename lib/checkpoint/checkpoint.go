@@ -89,7 +89,9 @@ func Sum(data []byte) string { return record.Hash(data) }
 func (f File) decode(data []byte) (record.Checkpoint, error) {
 	cp := Empty()
 	var raw record.Checkpoint
-	if err := record.Unmarshal(data, &raw); err != nil {
+	if cursors, rest, ok := splitCursors(data); ok && record.Unmarshal(rest, &raw) == nil && len(raw.Cursors) == 0 {
+		raw.Cursors = cursors
+	} else if err := record.Unmarshal(data, &raw); err != nil {
 		return cp, &BadError{Path: f.Path, Err: err}
 	}
 	if !record.IsNull(raw.State) {
