@@ -73,7 +73,10 @@ func readCursors(data []byte, i int) (map[string]record.Cursor, int, bool) {
 	if i >= len(data) || data[i] != '{' {
 		return nil, 0, false
 	}
-	cursors := map[string]record.Cursor{}
+	text := &fileText{data: data}
+	// sized for the cursors the file may hold (one pretty-printed takes
+	// some 80 bytes), so the map is not grown and rehashed again and again
+	cursors := make(map[string]record.Cursor, (len(data)-i)/128)
 	n := 0
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
@@ -84,15 +87,16 @@ func readCursors(data []byte, i int) (map[string]record.Cursor, int, bool) {
 		if !ok {
 			return nil, 0, false
 		}
+		keyEnd := j - 1
 		i = skipSpace(data, j)
 		if i >= len(data) || data[i] != ':' {
 			return nil, 0, false
 		}
 		var c record.Cursor
-		if c, i, ok = readCursor(data, skipSpace(data, i+1)); !ok {
+		if c, i, ok = readCursor(data, text, skipSpace(data, i+1)); !ok {
 			return nil, 0, false
 		}
-		cursors[string(key)] = c
+		cursors[text.of(key, keyEnd)] = c
 		n++
 		i = skipSpace(data, i)
 		if i < len(data) && data[i] == ',' {
@@ -107,7 +111,7 @@ func readCursors(data []byte, i int) (map[string]record.Cursor, int, bool) {
 }
 
 // readCursor reads {"offset":N,"hash":"H"} (in either order, both there).
-func readCursor(data []byte, i int) (record.Cursor, int, bool) {
+func readCursor(data []byte, text *fileText, i int) (record.Cursor, int, bool) {
 	var c record.Cursor
 	if i >= len(data) || data[i] != '{' {
 		return c, 0, false
@@ -135,7 +139,7 @@ func readCursor(data []byte, i int) (record.Cursor, int, bool) {
 			if h, i, ok = plainString(data, i); !ok {
 				return c, 0, false
 			}
-			c.Hash, haveHash = string(h), true
+			c.Hash, haveHash = text.of(h, i-1), true
 		default:
 			return c, 0, false
 		}
@@ -149,6 +153,22 @@ func readCursor(data []byte, i int) (record.Cursor, int, bool) {
 		}
 		return c, i + 1, true
 	}
+}
+
+// strings makes the names and hashes of cursors substrings of one copy
+// of the file: two allocations for 100,000 cursors, not 200,000.
+type fileText struct {
+	data []byte
+	all  string
+}
+
+// of returns the plain string that ends just before data[end] (plainString
+// returned end+1) as a string.
+func (s *fileText) of(b []byte, end int) string {
+	if s.all == "" {
+		s.all = string(s.data)
+	}
+	return s.all[end-len(b) : end]
 }
 
 // plainString reads a string of printable ASCII with no escape at
