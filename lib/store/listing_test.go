@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -93,5 +94,31 @@ func TestStreamDirsAndStatLog(t *testing.T) {
 	defer done2()
 	if _, err := missing("x"); !errors.Is(err, ErrNoStream) {
 		t.Errorf("TypeStater of a missing type = %v; want ErrNoStream", err)
+	}
+}
+
+// A type of more streams than one read of its directory returns.
+func TestStreamDirsMany(t *testing.T) {
+	r := Open(filepath.Join(t.TempDir(), "root"))
+	const n = 12000
+	want := make([]string, 0, n)
+	for i := range n {
+		id := record.StreamID{Type: "counter", ID: fmt.Sprintf("instance-%06d", i)}
+		if err := os.MkdirAll(r.StreamDir(id), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id.String())
+	}
+	ids, err := r.StreamDirs("counter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]string, 0, len(ids))
+	for _, id := range ids {
+		got = append(got, id.String())
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("StreamDirs listed %d streams, %q…; want %d", len(got), got[:min(3, len(got))], n)
 	}
 }
