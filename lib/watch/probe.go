@@ -72,15 +72,6 @@ func probe(st store.Store, id record.StreamID, t *tail, checked time.Time) probe
 	return pr
 }
 
-// probe probes id's log from t, unless quick found it has nothing to
-// read. It runs on several goroutines at once: r.need is only read.
-func (r *reader) probe(id record.StreamID, t *tail) probed {
-	if r.need != nil && !r.need[id] {
-		return probed{unchanged: true}
-	}
-	return probe(r.s.Store, id, t, r.s.Checked)
-}
-
 // ChangeMargin is how much older than Source.Checked a log's change time
 // must be for the log to be taken as unchanged since then. File times come
 // from the kernel's coarse clock, a tick (a few ms) behind the clock
@@ -133,7 +124,7 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
-			pr := r.probe(id, tails[i])
+			pr := probe(r.s.Store, id, tails[i], r.s.Checked)
 			if err := use(i, pr); err != nil {
 				return err
 			}
@@ -167,7 +158,7 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for i := range jobs {
-				pr := r.probe(ids[i], tails[i])
+				pr := probe(r.s.Store, ids[i], tails[i], r.s.Checked)
 				results <- result{i, pr} // never blocks: a token per result
 			}
 		})

@@ -21,9 +21,22 @@ type reader struct {
 	b        batcher
 	durable  bool // sync a log before reading what is new in it (Follow)
 	skipped  int  // logs found unchanged by a stat alone
-	// need, when not nil, holds the only streams with anything to read
-	// (quick found the others unchanged).
-	need map[record.StreamID]bool
+	dropped  int  // of them, those only took out of the read
+}
+
+// only keeps, in their order, the streams of ids that need reading (quick
+// found the others unchanged), and counts the others as skipped.
+func (r *reader) only(need map[record.StreamID]bool, ids []record.StreamID, tails []*tail) ([]record.StreamID, []*tail) {
+	keep := 0
+	for i, id := range ids {
+		if need[id] {
+			ids[keep], tails[keep] = id, tails[i]
+			keep++
+		}
+	}
+	r.dropped = len(ids) - keep
+	r.skipped += r.dropped
+	return ids[:keep], tails[:keep]
 }
 
 func (s *Source) newReader(ctx context.Context, fn func(Batch) error) *reader {
@@ -145,7 +158,7 @@ func (r *reader) readAll(ids []record.StreamID, tails []*tail) error {
 		return nil
 	})
 	if err == nil {
-		r.s.log().Debug("read every stream", "streams", len(ids), "unchanged", r.skipped)
+		r.s.log().Debug("read every stream", "streams", len(ids)+r.dropped, "unchanged", r.skipped)
 	}
 	return err
 }
@@ -160,7 +173,7 @@ func (r *reader) report() {
 // read checks that t still matches id's log and queues the complete lines
 // past it, moving t to the end of the last one.
 func (r *reader) read(id record.StreamID, t *tail) error {
-	return r.use(id, t, r.probe(id, t))
+	return r.use(id, t, probe(r.s.Store, id, t, r.s.Checked))
 }
 
 // use acts on what a probe found: a stream to read again from its start,

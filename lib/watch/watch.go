@@ -135,10 +135,12 @@ func (s *Source) CatchUp(ctx context.Context, cursors map[string]record.Cursor, 
 	if done {
 		return r.b.flush(true)
 	}
-	r.need = need
 	ids, tails, err := r.start(cursors)
 	if err != nil {
 		return err
+	}
+	if need != nil {
+		ids, tails = r.only(need, ids, tails)
 	}
 	if err := r.readAll(ids, tails); err != nil {
 		return err
