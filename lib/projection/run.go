@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
 	"github.com/fold-es/fold/lib/watch"
 )
 
@@ -89,6 +90,9 @@ func (r *Runner) FromRoot(stop, work context.Context, src *watch.Source) error {
 func (r *Runner) fromRoot(stop context.Context, src *watch.Source) error {
 	pl := newPipeline(r)
 	defer pl.close()
+	// Only a store whose logs are checked by their stat is vouched for:
+	// the cursors then name its logs, not another backend's streams.
+	_, vouchable := src.Store.(store.LogStater)
 	for rebuilds := 0; ; rebuilds++ {
 		since := time.Now() // every cursor this read ends with is checked after it
 		fn := func(b watch.Batch) error {
@@ -101,7 +105,7 @@ func (r *Runner) fromRoot(stop context.Context, src *watch.Source) error {
 			if err := pl.wait(); err != nil {
 				return err
 			}
-			if c, ok := r.Saver.(checker); ok {
+			if c, ok := r.Saver.(checker); ok && vouchable {
 				c.CaughtUp(since)
 			}
 			if r.CaughtUp != nil {
