@@ -4,10 +4,14 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
 )
+
+// quickBlock is how many streams a worker stats at a time.
+const quickBlock = 512
 
 // quickMax is the share of the streams (one in quickMax) that may need
 // reading for quick's list of them to be worth keeping; past it, the
@@ -51,31 +55,21 @@ func (r *reader) quick(cursors map[string]record.Cursor) (done bool, need map[re
 		}
 	}
 	changed := make([]bool, len(ids))
+	// The workers take blocks of streams in turn, so one slowed down
+	// (another process on its core) leaves the rest to the others.
 	workers := max(2, runtime.GOMAXPROCS(0))
 	founds := make([]int, workers)
-	per := (len(ids) + workers - 1) / workers
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
-		lo, hi := min(w*per, len(ids)), min((w+1)*per, len(ids))
 		wg.Go(func() {
 			var key []byte
-			for i := lo; i < hi; i++ {
-				id := ids[i]
-				key = append(append(append(key[:0], id.Type...), '/'), id.ID...)
-				c := cursors[string(key)]
-				if c.Offset > 0 {
-					founds[w]++
+			for {
+				lo := int(next.Add(quickBlock)) - quickBlock
+				if lo >= len(ids) || r.ctx.Err() != nil {
+					return
 				}
-				t := newTail(c)
-				s, err := stats[id.Type](id.ID)
-				if c.Offset <= 0 {
-					// Read from its start: a log with no line, or none
-					// at all (a directory made, its log not yet), has
-					// nothing to read either.
-					changed[i] = !(errors.Is(err, store.ErrNoStream) || err == nil && s.Size == 0)
-					continue
-				}
-				changed[i] = err != nil || !unchangedBy(s, &t, r.s.Checked)
+				founds[w] += r.statBlock(ids[lo:min(lo+quickBlock, len(ids))], changed[lo:], cursors, stats, &key)
 			}
 		})
 	}
@@ -105,4 +99,28 @@ func (r *reader) quick(cursors map[string]record.Cursor) (done bool, need map[re
 	}
 	r.s.log().Debug("read every stream", "streams", len(ids), "unchanged", len(ids))
 	return true, nil, nil
+}
+
+// statBlock stats ids, setting changed[i] for each that may have something
+// to read, and returns how many of them have a cursor.
+func (r *reader) statBlock(ids []record.StreamID, changed []bool, cursors map[string]record.Cursor,
+	stats map[string]func(string) (store.LogStat, error), key *[]byte) (found int) {
+	for i, id := range ids {
+		*key = append(append(append((*key)[:0], id.Type...), '/'), id.ID...)
+		c := cursors[string(*key)]
+		if c.Offset > 0 {
+			found++
+		}
+		t := newTail(c)
+		s, err := stats[id.Type](id.ID)
+		if c.Offset <= 0 {
+			// Read from its start: a log with no line, or none at all
+			// (a directory made, its log not yet), has nothing to read
+			// either.
+			changed[i] = !(errors.Is(err, store.ErrNoStream) || err == nil && s.Size == 0)
+			continue
+		}
+		changed[i] = err != nil || !unchangedBy(s, &t, r.s.Checked)
+	}
+	return found
 }
