@@ -83,7 +83,7 @@ func runProject(c *cli.Context, env app.Env) error {
 		err = r.FromStdin(stop, c.Context, watch.Lines(env.Stdin, batch, record.MaxLine(cm.MaxEvent), cm.Report.BadLine), cfg.Subscribe)
 	} else {
 		src := &watch.Source{Store: cm.Store, Types: cfg.Subscribe, MaxBatch: batch, Poll: c.Duration("poll"), Log: cm.Log,
-			OnCorrupt: cm.Report.Corrupt}
+			OnCorrupt: cm.Report.Corrupt, Checked: con.Checked()}
 		progress := app.NewProgress(env.Stderr, "fold-project")
 		src.Progress, r.CaughtUp = progress.CatchUp(name), progress.Done
 		err = r.FromRoot(stop, c.Context, src)

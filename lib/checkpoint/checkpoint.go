@@ -59,32 +59,56 @@ func (e *BadError) Unwrap() error { return e.Err }
 // one. The state is returned compacted, so it can be embedded in a request
 // line even though the file is pretty-printed.
 func (f File) Load() (cp record.Checkpoint, found bool, err error) {
+	cp, _, found, err = f.LoadSum()
+	return cp, found, err
+}
+
+// LoadSum is Load that also returns the file's Sum ("" when not found), so
+// a note can vouch for exactly this checkpoint.
+func (f File) LoadSum() (cp record.Checkpoint, sum string, found bool, err error) {
 	cp = Empty()
 	data, err := vfs.ReadFile(f.fs(), f.Path)
 	if errors.Is(err, os.ErrNotExist) {
-		return cp, false, nil
+		return cp, "", false, nil
 	}
 	if err != nil {
-		return cp, false, fmt.Errorf("read checkpoint: %w", err)
+		return cp, "", false, fmt.Errorf("read checkpoint: %w", err)
 	}
+	cp, err = f.decode(data)
+	if err != nil {
+		return cp, "", false, err
+	}
+	return cp, Sum(data), true, nil
+}
+
+// Sum is what identifies a checkpoint file's content: its xxh64 hash.
+// Another checkpoint put in its place (copied in, or written by
+// eventfold-es) has another.
+func Sum(data []byte) string { return record.Hash(data) }
+
+func (f File) decode(data []byte) (record.Checkpoint, error) {
+	cp := Empty()
 	var raw record.Checkpoint
-	if err := record.Unmarshal(data, &raw); err != nil {
-		return cp, false, &BadError{Path: f.Path, Err: err}
+	if cursors, rest, ok := splitCursors(data); ok && record.Unmarshal(rest, &raw) == nil && len(raw.Cursors) == 0 {
+		raw.Cursors = cursors
+	} else if err := record.Unmarshal(data, &raw); err != nil {
+		return cp, &BadError{Path: f.Path, Err: err}
 	}
 	if !record.IsNull(raw.State) {
+		var err error
 		if cp.State, err = record.CompactState(raw.State); err != nil {
-			return cp, false, &BadError{Path: f.Path, Err: err}
+			return cp, &BadError{Path: f.Path, Err: err}
 		}
 	}
 	for k, c := range raw.Cursors {
 		if c.Offset < 0 {
-			return cp, false, &BadError{Path: f.Path, Err: fmt.Errorf("cursor %s has a negative offset (%d)", record.Quote(k), c.Offset)}
+			return cp, &BadError{Path: f.Path, Err: fmt.Errorf("cursor %s has a negative offset (%d)", record.Quote(k), c.Offset)}
 		}
 	}
 	if raw.Cursors != nil {
 		cp.Cursors = raw.Cursors
 	}
-	return cp, true, nil
+	return cp, nil
 }
 
 // Empty returns the checkpoint of a consumer that has read nothing.
@@ -96,6 +120,12 @@ func Empty() record.Checkpoint {
 // fsynced, renamed over the old one, and the directory fsynced. A crash
 // leaves the old checkpoint or the new one, never a mix.
 func (f File) Save(cp record.Checkpoint) error {
+	_, err := f.SaveSum(cp)
+	return err
+}
+
+// SaveSum is Save that also returns the Sum of what it wrote.
+func (f File) SaveSum(cp record.Checkpoint) (string, error) {
 	if cp.State == nil {
 		cp.State = record.Null
 	}
@@ -104,7 +134,10 @@ func (f File) Save(cp record.Checkpoint) error {
 	}
 	data, err := record.MarshalIndent(cp)
 	if err != nil {
-		return fmt.Errorf("encode checkpoint: %w", err)
+		return "", fmt.Errorf("encode checkpoint: %w", err)
 	}
-	return vfs.WriteFileAtomic(f.fs(), f.Path, data, true)
+	if err := vfs.WriteFileAtomic(f.fs(), f.Path, data, true); err != nil {
+		return "", err
+	}
+	return Sum(data), nil
 }

@@ -52,3 +52,32 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplitCursors: where the cursors are read by hand, the checkpoint
+// loaded is the one the JSON decoder reads from the whole file.
+func FuzzSplitCursors(f *testing.F) {
+	f.Add([]byte("{\n  \"state\": {\n    \"cursors\": 6\n  },\n  \"cursors\": {\n    \"counter/alpha\": {\n      \"offset\": 487,\n      \"hash\": \"477053ed4b97daed\"\n    }\n  }\n}"))
+	f.Add([]byte(`{"cursors":{"t/a":{"hash":"x","offset":0},"t/b":{"offset":12,"hash":""}},"state":[1,"}",{"a":null}]}`))
+	f.Add([]byte(`{"state":null,"cursors":{},"other":true}`))
+	f.Add([]byte(`{"cursors":{"t/a":{"offset":1,"hash":"x"},"t/a":{"offset":2,"hash":"y"}}}`))
+	f.Add([]byte(`{"cursors":{"t/a":{"offset":1,"hash":"x"}},"Cursors":{"t/b":{"offset":2,"hash":"y"}}}`))
+	f.Add([]byte(`{"cursors":{"t/a":{"offset":01,"hash":"x"}}}`))
+	f.Add([]byte(`{"cursors":{"t/a":{"offset":1,"hash":"x"},}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cursors, rest, ok := splitCursors(data)
+		if !ok {
+			return
+		}
+		var split record.Checkpoint
+		if record.Unmarshal(rest, &split) != nil || len(split.Cursors) != 0 {
+			return // the whole file is read then
+		}
+		var whole record.Checkpoint
+		if err := record.Unmarshal(data, &whole); err != nil {
+			t.Fatalf("%q: split, but the decoder fails on the whole: %v", data, err)
+		}
+		if !maps.Equal(cursors, whole.Cursors) || !bytes.Equal(split.State, whole.State) {
+			t.Fatalf("%q: split as %v, %s; the decoder reads %v, %s", data, cursors, split.State, whole.Cursors, whole.State)
+		}
+	})
+}

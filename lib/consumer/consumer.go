@@ -29,6 +29,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/fold-es/fold/lib/checkpoint"
@@ -146,6 +147,9 @@ type Consumer struct {
 	rebuilt bool
 	note    Note
 	began   time.Time
+	sum     string    // checkpoint.Sum of checkpoint.json as it is on disk
+	checked time.Time // when the loaded cursors were last found to match the logs; zero: not known
+	caught  time.Time // this run's: see CaughtUp
 }
 
 // Open takes the consumer's lock (waiting up to LockTimeout, then
@@ -196,12 +200,13 @@ func (c *Consumer) load() error {
 	cp := checkpoint.Empty()
 	if !c.rebuilt {
 		var found bool
-		if cp, found, err = c.file.Load(); err != nil {
+		if cp, c.sum, found, err = c.file.LoadSum(); err != nil {
 			return err
 		}
 		if !found {
 			c.rebuilt = true // a first run builds from nothing too
 		}
+		c.checked = c.vouched()
 	}
 	c.start, c.latest = cp, cp
 	c.saved = c.cfg.Now()
@@ -210,6 +215,19 @@ func (c *Consumer) load() error {
 	// checkpoint no longer stands.
 	c.dirty = c.rebuilt
 	return nil
+}
+
+// vouched is when the note says the checkpoint just loaded was last
+// found to match the logs: only for this very checkpoint (its sum), read
+// with the same selection, in Direct mode (a Pending consumer's
+// checkpoint is not what its runs read up to).
+func (c *Consumer) vouched() time.Time {
+	n := c.note.Checked
+	if n == nil || c.sum == "" || n.Checkpoint != c.sum || c.cfg.Mode != Direct ||
+		!slices.Equal(c.note.Subscribe, c.cfg.Subscribe) || !slices.Equal(c.note.Streams, streamNames(c.cfg.Streams)) {
+		return time.Time{}
+	}
+	return time.Unix(0, n.At)
 }
 
 // checkHandler compares the handler with the one the state was built with
@@ -262,6 +280,22 @@ func (c *Consumer) dropPending() error {
 // rebuild. Its cursors map is the caller's to keep and move.
 func (c *Consumer) Start() record.Checkpoint { return c.start }
 
+// Checked is when the cursors of Start were last found to match their
+// logs, for watch.Source.Checked; zero when that is not known (a first
+// run, a rebuild, a checkpoint written by another program or copied in,
+// another selection of streams).
+func (c *Consumer) Checked() time.Time { return c.checked }
+
+// CaughtUp records that this run found every cursor it holds matching
+// its log at or after since (its catch-up reached the end of every log it
+// reads): the note then vouches for the checkpoint saved at Close, so the
+// next run can skip logs unchanged since.
+func (c *Consumer) CaughtUp(since time.Time) {
+	if c.caught.IsZero() {
+		c.caught = since
+	}
+}
+
 // Rebuilt reports whether this run started from nothing (a rebuild, or the
 // first run of the name).
 func (c *Consumer) Rebuilt() bool { return c.rebuilt }
@@ -285,9 +319,12 @@ func (c *Consumer) Save() error {
 	if !c.dirty || c.cfg.Mode == Pending || c.cfg.DryRun {
 		return nil
 	}
-	if err := c.file.Save(c.latest); err != nil {
+	sum, err := c.file.SaveSum(c.latest)
+	if err != nil {
+		c.sum = "" // the file may be either: vouch for neither
 		return err
 	}
+	c.sum = sum
 	c.cfg.Log.Debug("checkpoint saved", "name", c.cfg.Name, "cursors", len(c.latest.Cursors))
 	c.dirty, c.saved = false, c.cfg.Now()
 	return nil
@@ -343,6 +380,10 @@ func (c *Consumer) Close(res Result) error {
 		}
 	}
 	c.note.record(c.cfg, c.began, c.cfg.Now(), res)
+	c.note.Checked = nil
+	if err == nil && !c.caught.IsZero() && !c.dirty && c.sum != "" && c.cfg.Mode == Direct && !res.Broken {
+		c.note.Checked = &CheckedNote{At: c.caught.UnixNano(), Checkpoint: c.sum}
+	}
 	if err == nil {
 		err = writeNote(c.cfg.Dir, c.note)
 	}

@@ -31,7 +31,9 @@ type Note struct {
 	Handler   Fingerprint `json:"handler"`
 	BuiltWith Fingerprint `json:"built_with"`
 	LastRun   *RunNote    `json:"last_run,omitempty"`
-	Confirmed int64       `json:"confirmed,omitempty"` // the last --commit, Unix seconds
+	// Checked vouches for the checkpoint beside the note (see Checked).
+	Checked   *CheckedNote `json:"checked,omitempty"`
+	Confirmed int64        `json:"confirmed,omitempty"` // the last --commit, Unix seconds
 }
 
 // RunNote is what the note says of the last run.
@@ -40,6 +42,17 @@ type RunNote struct {
 	Ended   int64  `json:"ended"`
 	Records int64  `json:"records"`
 	Outcome string `json:"outcome"` // "ok", or why it ended early
+}
+
+// CheckedNote says that every cursor of the checkpoint whose Sum is
+// Checkpoint was found to match its log at or after At (Unix
+// nanoseconds), by a run that read Subscribe and Streams (the note's):
+// the next run need not open a log that has not changed since (see
+// watch.Source.Checked). A checkpoint put in its place has another sum,
+// and is checked log by log.
+type CheckedNote struct {
+	At         int64  `json:"at"`
+	Checkpoint string `json:"checkpoint"` // checkpoint.Sum of checkpoint.json
 }
 
 // Stale reports why the state no longer matches the handler ("" when it
@@ -54,10 +67,7 @@ func (n Note) Stale() string {
 // record updates the note with the run that ends now.
 func (n *Note) record(cfg Config, began, ended time.Time, res Result) {
 	n.Kind, n.Name, n.Subscribe = cfg.Kind, cfg.Name, cfg.Subscribe
-	n.Streams = n.Streams[:0]
-	for _, id := range cfg.Streams {
-		n.Streams = append(n.Streams, id.String())
-	}
+	n.Streams = streamNames(cfg.Streams)
 	n.Delivery = "direct"
 	if cfg.Mode == Pending {
 		n.Delivery = "pending"
@@ -70,6 +80,15 @@ func (n *Note) record(cfg Config, began, ended time.Time, res Result) {
 		outcome = "stopped before its output was read"
 	}
 	n.LastRun = &RunNote{Started: began.Unix(), Ended: ended.Unix(), Records: res.Records, Outcome: outcome}
+}
+
+// streamNames is ids as "type/id" names, nil for none.
+func streamNames(ids []record.StreamID) []string {
+	var names []string
+	for _, id := range ids {
+		names = append(names, id.String())
+	}
+	return names
 }
 
 // ReadNote reads the note in dir; a missing note is an empty one.

@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/fold-es/fold/lib/record"
+	"github.com/fold-es/fold/lib/store"
 	"github.com/fold-es/fold/lib/watch"
 )
 
@@ -18,6 +20,13 @@ import (
 type Saver interface {
 	Moved(record.Checkpoint) error
 	Save() error
+}
+
+// checker is a Saver that can vouch for the cursors it saves (a
+// *consumer.Consumer): told when a catch-up found every one of them
+// matching its log, the next run skips the logs unchanged since.
+type checker interface {
+	CaughtUp(since time.Time)
 }
 
 // maxRebuilds stops a run whose streams keep being rewritten under it.
@@ -81,7 +90,11 @@ func (r *Runner) FromRoot(stop, work context.Context, src *watch.Source) error {
 func (r *Runner) fromRoot(stop context.Context, src *watch.Source) error {
 	pl := newPipeline(r)
 	defer pl.close()
+	// Only a store whose logs are checked by their stat is vouched for:
+	// the cursors then name its logs, not another backend's streams.
+	_, vouchable := src.Store.(store.LogStater)
 	for rebuilds := 0; ; rebuilds++ {
+		since := time.Now() // every cursor this read ends with is checked after it
 		fn := func(b watch.Batch) error {
 			if err := pl.submit(b.Records); err != nil {
 				return err
@@ -91,6 +104,9 @@ func (r *Runner) fromRoot(stop context.Context, src *watch.Source) error {
 			}
 			if err := pl.wait(); err != nil {
 				return err
+			}
+			if c, ok := r.Saver.(checker); ok && vouchable {
+				c.CaughtUp(since)
 			}
 			if r.CaughtUp != nil {
 				r.CaughtUp()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/fold-es/fold/lib/eventlog"
 	"github.com/fold-es/fold/lib/record"
@@ -19,14 +20,20 @@ type probed struct {
 	lg        store.Log
 	rewritten string
 	err       error
+	unchanged bool // known from a stat alone (see unchanged)
 }
 
 // probe opens id's log, checks it against t and counts t's version if
 // something is to be read. It touches only t, so probes of different
 // streams run in parallel. For a log with nothing new the file backend
-// spends three system calls: open, one pread, close.
-func probe(st store.Store, id record.StreamID, t *tail) probed {
+// spends three system calls: open, one pread, close; one stat when the
+// log is unchanged since checked (see unchanged).
+func probe(st store.Store, id record.StreamID, t *tail, checked time.Time) probed {
 	var pr probed
+	if unchanged(st, id, t, checked) {
+		pr.unchanged = true
+		return pr
+	}
 	lg, err := st.OpenLog(id)
 	if errors.Is(err, store.ErrNoStream) {
 		if t.pos.Offset > 0 {
@@ -65,6 +72,41 @@ func probe(st store.Store, id record.StreamID, t *tail) probed {
 	return pr
 }
 
+// ChangeMargin is how much older than Source.Checked a log's change time
+// must be for the log to be taken as unchanged since then. File times come
+// from the kernel's coarse clock, a tick (a few ms) behind the clock
+// Checked was read from; the rest is room for a file system whose clock
+// is a little off ours.
+const ChangeMargin = 2 * time.Second
+
+// unchanged reports whether t's log is known, from one stat, to hold
+// nothing past t and to be as it was when t was checked: t is the
+// consumer's cursor as given (not moved by a read in this run: then it
+// is counted), checked vouches for it, and the log is exactly t's offset
+// long and has not changed since checked. An append makes the log longer;
+// any rewrite, truncation, copy or rename moves its change time, which no
+// one can set back. Anything else, or a store that cannot stat, is left
+// to the full check.
+func unchanged(st store.Store, id record.StreamID, t *tail, checked time.Time) bool {
+	ls, ok := st.(store.LogStater)
+	if !ok || !mayVouch(t, checked) {
+		return false
+	}
+	s, err := ls.StatLog(id)
+	return err == nil && unchangedBy(s, t, checked)
+}
+
+// mayVouch reports whether checked can vouch for t: a cursor as the
+// consumer gave it (not moved by a read in this run: then it is counted).
+func mayVouch(t *tail, checked time.Time) bool {
+	return !checked.IsZero() && t.pos.Offset > 0 && !t.counted
+}
+
+// unchangedBy is unchanged's verdict on the log's stat s.
+func unchangedBy(s store.LogStat, t *tail, checked time.Time) bool {
+	return s.Size == t.pos.Offset && !s.Changed.IsZero() && s.Changed.Before(checked.Add(-ChangeMargin))
+}
+
 // Probing ahead: below probeMin streams it is not worth the goroutines;
 // at most probeWindow streams are probed ahead of the one being read,
 // which bounds the logs held open.
@@ -82,7 +124,7 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
-			pr := probe(r.s.Store, id, tails[i])
+			pr := probe(r.s.Store, id, tails[i], r.s.Checked)
 			if err := use(i, pr); err != nil {
 				return err
 			}
@@ -116,7 +158,7 @@ func (r *reader) probeAhead(ids []record.StreamID, tails []*tail, use func(int, 
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for i := range jobs {
-				pr := probe(r.s.Store, ids[i], tails[i])
+				pr := probe(r.s.Store, ids[i], tails[i], r.s.Checked)
 				results <- result{i, pr} // never blocks: a token per result
 			}
 		})

@@ -20,6 +20,23 @@ type reader struct {
 	progress Progress // of the catch-up, when the Source asks for it
 	b        batcher
 	durable  bool // sync a log before reading what is new in it (Follow)
+	skipped  int  // logs found unchanged by a stat alone
+	dropped  int  // of them, those only took out of the read
+}
+
+// only keeps, in their order, the streams of ids that need reading (quick
+// found the others unchanged), and counts the others as skipped.
+func (r *reader) only(need map[record.StreamID]bool, ids []record.StreamID, tails []*tail) ([]record.StreamID, []*tail) {
+	keep := 0
+	for i, id := range ids {
+		if need[id] {
+			ids[keep], tails[keep] = id, tails[i]
+			keep++
+		}
+	}
+	r.dropped = len(ids) - keep
+	r.skipped += r.dropped
+	return ids[:keep], tails[:keep]
 }
 
 func (s *Source) newReader(ctx context.Context, fn func(Batch) error) *reader {
@@ -130,7 +147,7 @@ func (r *reader) readAll(ids []record.StreamID, tails []*tail) error {
 		r.b.onFlush = r.report
 		defer func() { r.b.onFlush = nil }()
 	}
-	return r.probeAhead(ids, tails, func(i int, pr probed) error {
+	err := r.probeAhead(ids, tails, func(i int, pr probed) error {
 		if err := r.use(ids[i], tails[i], pr); err != nil {
 			return err
 		}
@@ -140,6 +157,10 @@ func (r *reader) readAll(ids []record.StreamID, tails []*tail) error {
 		}
 		return nil
 	})
+	if err == nil {
+		r.s.log().Debug("read every stream", "streams", len(ids)+r.dropped, "unchanged", r.skipped)
+	}
+	return err
 }
 
 // report tells the Source's Progress how far the catch-up has got: after
@@ -152,13 +173,16 @@ func (r *reader) report() {
 // read checks that t still matches id's log and queues the complete lines
 // past it, moving t to the end of the last one.
 func (r *reader) read(id record.StreamID, t *tail) error {
-	return r.use(id, t, probe(r.s.Store, id, t))
+	return r.use(id, t, probe(r.s.Store, id, t, r.s.Checked))
 }
 
 // use acts on what a probe found: a stream to read again from its start,
 // nothing new, or lines to scan.
 func (r *reader) use(id record.StreamID, t *tail, pr probed) (err error) {
 	switch {
+	case pr.unchanged:
+		r.skipped++
+		return nil
 	case pr.err != nil:
 		return fmt.Errorf("stream %s: %w", record.Quote(id.String()), pr.err)
 	case pr.rewritten != "":

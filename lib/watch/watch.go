@@ -73,6 +73,15 @@ type Source struct {
 	// Progress, when set, is called during a catch-up after each stream
 	// and each batch, on the goroutine that calls fn.
 	Progress func(Progress)
+	// Checked, when not zero, vouches for the cursors given to CatchUp
+	// and Follow: each was found to match its log at or after this time
+	// (a consumer's last complete catch-up, consumer.Consumer.Checked).
+	// A log whose size is its cursor's offset and whose change time is
+	// older than Checked (by ChangeMargin) has not been written since it
+	// matched, so it has nothing new and is not opened: with a
+	// store.LogStater that is one stat per stream instead of an open, a
+	// read and a close. Any other log is checked by its last line.
+	Checked time.Time
 	// Log receives debug and warning messages (a fallback to polling, a
 	// lost notification); nil discards them.
 	Log *slog.Logger
@@ -119,9 +128,19 @@ func (s *Source) CatchUp(ctx context.Context, cursors map[string]record.Cursor, 
 		return s.readOrdered(ctx, cursors, false, fn)
 	}
 	r := s.newReader(ctx, fn)
+	done, need, err := r.quick(cursors)
+	if err != nil {
+		return err
+	}
+	if done {
+		return r.b.flush(true)
+	}
 	ids, tails, err := r.start(cursors)
 	if err != nil {
 		return err
+	}
+	if need != nil {
+		ids, tails = r.only(need, ids, tails)
 	}
 	if err := r.readAll(ids, tails); err != nil {
 		return err

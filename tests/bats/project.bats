@@ -201,6 +201,51 @@ story() {
 	assert_stderr -p 'stream \"counter/alpha\" was rewritten'
 }
 
+@test "a run after a full catch-up skips the logs unchanged since, and still reads any append and finds any rewrite" {
+	skip_on_nats "writes a stream's files"
+	story
+	# logs last changed more than watch.ChangeMargin (2s) before a run's
+	# start are the ones it may vouch for
+	sleep 2.2
+	project >/dev/null
+	local inode
+	inode=$(stat -c %i "$(checkpoint_file)")
+	jq -e '.checked.checkpoint' "$ROOT/projections/total-counter/consumer.json" >/dev/null
+	run --separate-stderr project --log-level debug
+	assert_success
+	assert_output '{"total_increments":5,"total_decrements":1,"total_resets":1}'
+	assert_stderr -p 'read every stream streams=2 unchanged=2'
+	# nothing moved: the checkpoint is not rewritten
+	[[ $(stat -c %i "$(checkpoint_file)") == "$inode" ]]
+
+	# an append as eventfold-es makes it (no change journal): a line at the
+	# end of the log, first torn (a writer that crashed mid-line), then whole
+	local beta line
+	beta=$(log_file counter beta)
+	line=$(head -n 1 "$beta")
+	printf '%s' "${line:0:20}" >>"$beta"
+	run --separate-stderr project --log-level debug
+	assert_success
+	assert_output '{"total_increments":5,"total_decrements":1,"total_resets":1}'
+	assert_stderr -p 'unchanged=1'
+	printf '%s\n' "${line:20}" >>"$beta"
+	run --separate-stderr project
+	assert_success
+	assert_output '{"total_increments":6,"total_decrements":1,"total_resets":1}'
+
+	# alpha's last line rewritten in place to other bytes of the same
+	# length: its cursor's offset still fits, only its hash tells
+	local alpha content
+	alpha=$(log_file counter alpha)
+	content=$(sed '$ s/"WasReset"/"WasResex"/' "$alpha")
+	[[ $content != "$(cat "$alpha")" ]]
+	printf '%s\n' "$content" >"$alpha"
+	run --separate-stderr project
+	assert_success
+	assert_output '{"total_increments":6,"total_decrements":1,"total_resets":0}'
+	assert_stderr -p 'stream \"counter/alpha\" was rewritten'
+}
+
 @test "a batch the handler fails on is not applied: the checkpoint keeps what came before, exit 1" {
 	inc a 2
 	project >/dev/null
