@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/fold-es/fold/lib/record"
 	"github.com/fold-es/fold/lib/store"
@@ -67,12 +68,27 @@ type Command struct {
 // source event's meta.correlation_id unless it sets its own, and names the
 // process manager as its actor unless it names one.
 func Prepare(name string, src record.Record, index int, raw record.RawMessage) (Command, error) {
-	origin := Origin{Stream: src.Stream(), Version: src.Version, Index: index}
-	env, err := record.ParseEnvelope(raw, record.EnvelopeDefaults{})
-	if err == nil {
-		err = store.CheckStream(record.StreamID{Type: env.AggregateType, ID: env.InstanceID})
+	return prepare(name, Actor(name), src, index, raw)
+}
+
+// prepare is Prepare with the actor made once per process manager, not per
+// command.
+func prepare(name, actor string, src record.Record, index int, raw record.RawMessage) (Command, error) {
+	env, ok := plainEnvelope(raw)
+	if !ok {
+		var err error
+		if env, err = record.ParseEnvelope(raw, record.EnvelopeDefaults{}); err != nil {
+			origin := Origin{Stream: src.Stream(), Version: src.Version, Index: index}
+			return Command{Origin: origin}, &CommandError{Origin: origin, Input: raw, Err: err}
+		}
 	}
-	if err != nil {
+	return prepareEnvelope(name, actor, src, index, raw, env)
+}
+
+// prepareEnvelope makes env, read from raw, ready to send.
+func prepareEnvelope(name, actor string, src record.Record, index int, raw record.RawMessage, env record.Envelope) (Command, error) {
+	origin := Origin{Stream: src.Stream(), Version: src.Version, Index: index}
+	if err := store.CheckStream(record.StreamID{Type: env.AggregateType, ID: env.InstanceID}); err != nil {
 		return Command{Origin: origin}, &CommandError{Origin: origin, Input: raw, Err: err}
 	}
 	env.CommandID = CommandID(name, origin.Stream, origin.Version, index)
@@ -80,9 +96,58 @@ func Prepare(name string, src record.Record, index int, raw record.RawMessage) (
 		env.Context.CorrelationID = correlationID(src.Event)
 	}
 	if env.Context.Actor == "" {
-		env.Context.Actor = Actor(name)
+		env.Context.Actor = actor
 	}
 	return Command{Origin: origin, Envelope: env, Line: appendEnvelope(nil, env)}, nil
+}
+
+// plainEnvelope reads the envelope a handler usually returns, in one pass
+// over its members: aggregate_type and instance_id as plain strings, a
+// command object, perhaps an empty context and a command_id (replaced anyway) and the "record"
+// index of a batched answer. Anything else (a context with members, an expected
+// version, an escaped or unknown key, a repeated one, text that
+// CheckText would look at) is left to record.ParseEnvelope, which gives
+// the same envelope or says what is wrong: ok is false then. raw is valid
+// JSON, taken from a decoded answer.
+func plainEnvelope(raw []byte) (env record.Envelope, ok bool) {
+	if !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\u`)) {
+		return env, false
+	}
+	var seen [4]bool
+	once := func(i int) bool {
+		if seen[i] {
+			return false
+		}
+		seen[i] = true
+		return true
+	}
+	ok = record.Members(raw, func(key, val []byte) bool {
+		switch string(key) {
+		case "aggregate_type":
+			env.AggregateType, ok = record.PlainString(val)
+			return ok && once(0)
+		case "instance_id":
+			env.InstanceID, ok = record.PlainString(val)
+			return ok && once(1)
+		case "command":
+			env.Command = val
+			return record.IsObject(val) && once(2)
+		case "context": // the Go SDK's envelopes carry an empty one
+			return emptyObject(val)
+		case "command_id":
+			return len(val) > 0 && val[0] == '"' && once(3)
+		case "record":
+			return true // read by commandSources
+		}
+		return false
+	})
+	return env, ok && env.AggregateType != "" && env.InstanceID != "" && env.Command != nil
+}
+
+// emptyObject reports whether the raw JSON value v is {}.
+func emptyObject(v []byte) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) >= 2 && v[0] == '{' && len(bytes.TrimSpace(v[1:len(v)-1])) == 0
 }
 
 // correlationID is the event line's meta.correlation_id, or "" when it has

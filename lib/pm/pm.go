@@ -92,6 +92,8 @@ type Manager struct {
 	invalid  []Failure // commands that could not be sent, awaiting the next commit
 	stats    Stats
 	req      []byte // the react request, reused
+	key      []byte // a cursor key being looked up, reused
+	actor    string // Actor(cfg.Name), made once
 	wantType map[string]bool
 }
 
@@ -104,7 +106,7 @@ func New(cfg Config, cp record.Checkpoint) *Manager {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	m := &Manager{cfg: cfg, state: cp.State, cursors: cp.Cursors}
+	m := &Manager{cfg: cfg, state: cp.State, cursors: cp.Cursors, actor: Actor(cfg.Name)}
 	if m.state == nil {
 		m.state = record.Null
 	}
@@ -242,7 +244,8 @@ func (m *Manager) wants(rec record.Record) bool {
 	if m.wantType != nil && !m.wantType[rec.AggregateType] {
 		return false
 	}
-	c, ok := m.cursors[rec.Stream().String()]
+	m.key = append(append(append(m.key[:0], rec.AggregateType...), '/'), rec.InstanceID...)
+	c, ok := m.cursors[string(m.key)] // no key string made for a lookup
 	return !ok || rec.Offset > c.Offset
 }
 
@@ -275,7 +278,7 @@ func (m *Manager) react(ctx context.Context, recs []record.Record) error {
 		if sources != nil {
 			src = sources[i]
 		}
-		c, err := Prepare(m.cfg.Name, recs[src], perRecord[src], raw)
+		c, err := prepare(m.cfg.Name, m.actor, recs[src], perRecord[src], raw)
 		perRecord[src]++
 		if err != nil {
 			ce, _ := errors.AsType[*CommandError](err)
@@ -304,7 +307,9 @@ func commandSources(cmds []record.RawMessage, n int) ([]int, error) {
 		var tag struct {
 			Record *int `json:"record"`
 		}
-		if err := record.Unmarshal(raw, &tag); err != nil || tag.Record == nil {
+		if n, ok := plainRecordIndex(raw); ok {
+			tag.Record = &n
+		} else if err := record.Unmarshal(raw, &tag); err != nil || tag.Record == nil {
 			return nil, fmt.Errorf("command %d of a batch of %d records does not say which record caused it (\"record\": index); use --batch 1 with this handler", i+1, n)
 		}
 		if *tag.Record < 0 || *tag.Record >= n {
@@ -316,6 +321,30 @@ func commandSources(cmds []record.RawMessage, n int) ([]int, error) {
 		out[i] = *tag.Record
 	}
 	return out, nil
+}
+
+// plainRecordIndex reads a command's "record": a small non-negative
+// integer, the one member of that name. Anything else is left to the
+// decoder (ok false), which also says what is wrong.
+func plainRecordIndex(raw []byte) (n int, ok bool) {
+	found := false
+	whole := record.Members(raw, func(key, val []byte) bool {
+		if string(key) != "record" {
+			return true
+		}
+		if found || len(val) == 0 || len(val) > 9 || (val[0] == '0' && len(val) > 1) {
+			return false
+		}
+		for _, c := range val {
+			if c < '0' || c > '9' {
+				return false
+			}
+			n = n*10 + int(c-'0')
+		}
+		found = true
+		return true
+	})
+	return n, whole && found
 }
 
 // commit delivers the commands so far, makes their failures durable dead
