@@ -267,9 +267,12 @@ func (p *Process) place(ctx context.Context, c *pending) (rp *running, due time.
 			}
 			continue
 		}
-		if !rp.closing && (rp.exited() || c.fresh && (rp.answered > 0 || rp.fifo.n > 0)) {
+		if used := rp.answered > 0 || rp.fifo.n > 0; !rp.closing && used && (rp.exited() || c.fresh) {
 			// It exited after its last answer: start the next one before
-			// writing rather than after a failed write. Or c must be the
+			// writing rather than after a failed write. (One that exited
+			// before it was given anything gets c, and fails it for what
+			// it is, a handler that exits without answering: starting
+			// another would only hide it.) Or c must be the
 			// first request of a process; the exit it met would otherwise
 			// be met again by a retry after other callers' requests, one
 			// for each of them, since a one-shot handler answers once.
