@@ -167,29 +167,37 @@ func measureRSS(e *Env) error {
 	if err != nil {
 		return err
 	}
-	var rss int64
-	var wall time.Duration
-	for run := range e.Runs {
-		root, err := e.NewDir("root")
-		if err != nil {
-			return err
-		}
-		root = filepath.Join(root, "root")
-		e.Logf("%d Increment commands, one to each of %d new instances", n, n)
-		res, err := e.runExec(execRun{root: root, input: input, commands: n, sync: "none", label: fmt.Sprintf("e-%d", run+1)})
-		if err != nil {
-			return err
-		}
-		rss = max(rss, res.MaxRSS)
-		if run == 0 || res.Wall < wall {
-			wall = res.Wall
-		}
+	e.Logf("%d Increment commands, one to each of %d new instances", n, n)
+	wall, rss, err := e.freshRuns(input, n, "e")
+	if err != nil {
+		return err
 	}
 	e.Add(Row{Measure: fmt.Sprintf("fold-exec --sync none, %s new instances, 1 cmd each%s", num(float64(n)), e.best()),
 		Value: foldRate(n, wall), Unit: "cmd/s"})
 	e.Add(Row{Measure: fmt.Sprintf("(e) peak RSS, run touching %s instances%s", num(float64(n)), e.worst()),
 		Value: float64(rss) / (1 << 20), Unit: "MiB", Target: Below(256)})
 	return nil
+}
+
+// freshRuns runs fold-exec --sync none over input (n commands) on a new
+// root each run, and returns the best wall time and the worst peak RSS.
+func (e *Env) freshRuns(input string, n int, tag string) (wall time.Duration, rss int64, err error) {
+	for run := range e.Runs {
+		root, err := e.NewDir("root")
+		if err != nil {
+			return 0, 0, err
+		}
+		root = filepath.Join(root, "root")
+		res, err := e.runExec(execRun{root: root, input: input, commands: n, sync: "none", label: fmt.Sprintf("%s-%d", tag, run+1)})
+		if err != nil {
+			return 0, 0, err
+		}
+		rss = max(rss, res.MaxRSS)
+		if run == 0 || res.Wall < wall {
+			wall = res.Wall
+		}
+	}
+	return wall, rss, nil
 }
 
 // largeCommand is the size of (m)'s commands: about what an envelope
@@ -216,23 +224,10 @@ func measureMemory(e *Env) error {
 	}); err != nil {
 		return err
 	}
-	var rss int64
-	var wall time.Duration
-	for run := range e.Runs {
-		root, err := e.NewDir("root")
-		if err != nil {
-			return err
-		}
-		root = filepath.Join(root, "root")
-		e.Logf("%d Increment commands of %d bytes over %d new instances", n, largeCommand, instances)
-		res, err := e.runExec(execRun{root: root, input: input, commands: n, sync: "none", label: fmt.Sprintf("m-%d", run+1)})
-		if err != nil {
-			return err
-		}
-		rss = max(rss, res.MaxRSS)
-		if run == 0 || res.Wall < wall {
-			wall = res.Wall
-		}
+	e.Logf("%d Increment commands of %d bytes over %d new instances", n, largeCommand, instances)
+	wall, rss, err := e.freshRuns(input, n, "m")
+	if err != nil {
+		return err
 	}
 	mib := float64(n) * largeCommand / (1 << 20)
 	e.Add(Row{Measure: fmt.Sprintf("fold-exec --sync none, %s commands of 3 KiB (%.0f MiB) over %s instances%s", num(float64(n)), mib, num(float64(instances)), e.best()),
