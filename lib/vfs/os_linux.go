@@ -11,6 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// noAtime is the open flag that leaves a file's access time alone.
+const noAtime = unix.O_NOATIME
+
 // dataSync is fdatasync(2): the data, and the metadata needed to read it
 // back (the size), without the rest of the inode.
 func dataSync(fd int) error { return unix.Fdatasync(fd) }

@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestKernelAtLeast(t *testing.T) {
@@ -52,5 +55,35 @@ func TestSyncFS(t *testing.T) {
 	var pe *fs.PathError
 	if err := s.SyncFS([]string{filepath.Join(dir, "f", "below")}); !errors.As(err, &pe) {
 		t.Fatalf("SyncFS below a file = %v; want a path error", err)
+	}
+}
+
+// A file opened only to read leaves its access time alone (O_NOATIME): a
+// catch-up over many logs writes no inode back. On a relatime mount an
+// access time two days old would otherwise be updated by this read.
+func TestOpenToReadKeepsAccessTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.jsonl")
+	if err := os.WriteFile(path, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OS.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [3]byte
+	if _, err := f.Pread(b[:], 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	if at := time.Unix(st.Atim.Unix()); !at.Equal(old) {
+		t.Errorf("access time %v after a read, want %v as it was", at, old)
 	}
 }

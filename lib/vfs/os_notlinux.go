@@ -4,6 +4,10 @@ package vfs
 
 import "golang.org/x/sys/unix"
 
+// noAtime is 0: O_NOATIME is Linux's. Mounts there usually update access
+// times lazily anyway (relatime, noatime).
+const noAtime = 0
+
 // exchange is not offered: macOS's renamex_np(RENAME_SWAP) exists but is
 // untested here, and the BSDs have nothing like it. Callers rename.
 func exchange(a, b string) error { return unix.ENOTSUP }
