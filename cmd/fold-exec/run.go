@@ -46,12 +46,13 @@ func runExec(c *cli.Context, env app.Env) error {
 			return app.Fatal(err)
 		}
 	}
-	cfg.Routes = rt.Pools(app.HandlerBase(c, env), cm.Root.Dir, cfg.Jobs)
-	defer exec.ClosePools(cfg.Routes)
 	stop, cancel := app.SignalContext(c.Context)
 	defer cancel()
-	if err := exec.StartPools(stop, cfg.Routes); err != nil {
-		return app.HandlerStart(err) // before any input is read
+	pools, closePools, err := app.StartHandlers(stop, c, env, cm, rt, cfg.Jobs)
+	defer closePools()
+	cfg.Routes = pools
+	if err != nil {
+		return err // before any input is read
 	}
 	ins, closeAll, err := app.Inputs(c.Args().Slice(), env.Stdin)
 	if err != nil {
@@ -99,10 +100,10 @@ func runState(c *cli.Context, env app.Env) error {
 		return &app.ExitError{Code: app.ExitUsage, Message: fmt.Sprintf("no handler for aggregate_type %s", record.Quote(id.Type)),
 			Hint: "give --handler " + id.Type + "=CMD"}
 	}
-	pools := exec.Routes{id.Type: cmd}.Pools(app.HandlerBase(c, env), cm.Root.Dir, 1)
-	defer exec.ClosePools(pools)
-	if err := exec.StartPools(c.Context, pools); err != nil {
-		return app.HandlerStart(err)
+	pools, closePools, err := app.StartHandlers(c.Context, c, env, cm, exec.Routes{id.Type: cmd}, 1)
+	defer closePools()
+	if err != nil {
+		return err
 	}
 	st, err := exec.ReadState(c.Context, cm.Store, pools[id.Type], cm.Log, id, at)
 	var f *exec.Failure

@@ -92,11 +92,12 @@ func runRetry(c *cli.Context, env app.Env) error {
 	}
 	defer unlock()
 
-	ecfg.Routes = routes.Pools(app.HandlerBase(c, env), cm.Root.Dir, ecfg.Jobs)
-	defer exec.ClosePools(ecfg.Routes)
-	if err := exec.StartPools(stop, ecfg.Routes); err != nil {
-		return app.HandlerStart(err)
+	pools, closePools, err := app.StartHandlers(stop, c, env, cm, routes, ecfg.Jobs)
+	defer closePools()
+	if err != nil {
+		return err
 	}
+	ecfg.Routes = pools
 	eng := exec.New(ecfg)
 	defer eng.Close()
 	// Work in hand is finished even after a stop: c.Context.

@@ -130,11 +130,12 @@ func runPM(c *cli.Context, env app.Env) error {
 			cm.Report.Report(app.Failure{Kind: string(f.Kind), Message: f.Error(), Input: f.Envelope, Counts: true})
 		}}
 	if o.dispatch && !o.cfg.DryRun {
-		ecfg.Routes = o.routes.Pools(base, cm.Root.Dir, ecfg.Jobs)
-		defer exec.ClosePools(ecfg.Routes)
-		if err := exec.StartPools(stop, ecfg.Routes); err != nil {
-			return app.HandlerStart(err)
+		pools, closePools, err := app.StartHandlers(stop, c, env, cm, o.routes, ecfg.Jobs)
+		defer closePools()
+		if err != nil {
+			return err
 		}
+		ecfg.Routes = pools
 		eng := exec.New(ecfg)
 		defer eng.Close()
 		run.Dispatch = eng

@@ -127,3 +127,13 @@ func IntAtLeast(c *cli.Context, name string, least int) (int, error) {
 	}
 	return 0, UsageError(fmt.Sprintf("--%s %d is negative", name, v))
 }
+
+// StartHandlers starts a pool of jobs handler processes for each route and
+// probes each before any input is read: one that cannot start is one fatal
+// error (HandlerStart). The returned stop closes them all, also after an
+// error.
+func StartHandlers(ctx context.Context, c *cli.Context, env Env, cm Common, routes exec.Routes, jobs int) (pools map[string]*handler.Pool, stop func(), err error) {
+	pools = routes.Pools(HandlerBase(c, env), cm.Root.Dir, jobs)
+	stop = func() { _ = exec.ClosePools(pools) }
+	return pools, stop, HandlerStart(exec.StartPools(ctx, pools))
+}
